@@ -1,0 +1,724 @@
+//! One `Config` for a service: gateway, credentials, S3 and logging settings.
+//!
+//! Settings come from three places, later ones winning: built-in defaults, an
+//! optional TOML file named by `MS_CONFIG_FILE`, and `MS_*` environment
+//! variables. The builder sets the same settings in code and checks them the
+//! same way. Every invalid value is an error naming the variable and the form
+//! it must take; secret values are never repeated in errors or `Debug`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use crate::logging::{LogFilter, LogFormat};
+use crate::secret::Secret;
+
+/// Gateway URL used when none is configured: a gateway on this machine.
+pub const DEFAULT_GATEWAY_URL: &str = "ws://127.0.0.1:8080/v1/ws";
+/// Path of the service endpoint, added to a gateway URL that has none.
+pub const DEFAULT_GATEWAY_PATH: &str = "/v1/ws";
+/// Default bound on requests a service handles at once.
+pub const DEFAULT_MAX_IN_FLIGHT: u32 = 64;
+/// Region used for S3 when none is configured; S3-compatible stores ignore it.
+pub const DEFAULT_S3_REGION: &str = "us-east-1";
+
+/// One setting: its environment variable, its key in the TOML file, and
+/// whether its value is a secret.
+struct Setting {
+    var: &'static str,
+    file_key: &'static str,
+    is_secret: bool,
+}
+
+macro_rules! settings {
+    ($($name:ident = $var:literal, $key:literal, $secret:literal;)*) => {
+        $(const $name: Setting = Setting { var: $var, file_key: $key, is_secret: $secret };)*
+        const ALL: &[Setting] = &[$($name),*];
+    };
+}
+
+settings! {
+    GATEWAY_URL = "MS_GATEWAY_URL", "gateway_url", false;
+    GATEWAY_HOST = "MS_GATEWAY_HOST", "gateway_host", false;
+    GATEWAY_TLS = "MS_GATEWAY_TLS", "gateway_tls", false;
+    USERNAME = "MS_USERNAME", "username", false;
+    PASSWORD = "MS_PASSWORD", "password", true;
+    SERVICE_NAME = "MS_SERVICE_NAME", "service_name", false;
+    INSTANCE_ID = "MS_INSTANCE_ID", "instance_id", false;
+    MAX_IN_FLIGHT = "MS_MAX_IN_FLIGHT", "max_in_flight", false;
+    TLS_CA_FILE = "MS_TLS_CA_FILE", "tls_ca_file", false;
+    S3_ENDPOINT = "MS_S3_ENDPOINT", "s3.endpoint", false;
+    S3_REGION = "MS_S3_REGION", "s3.region", false;
+    S3_BUCKET = "MS_S3_BUCKET", "s3.bucket", false;
+    S3_ACCESS_KEY_ID = "MS_S3_ACCESS_KEY_ID", "s3.access_key_id", false;
+    S3_SECRET_ACCESS_KEY = "MS_S3_SECRET_ACCESS_KEY", "s3.secret_access_key", true;
+    LOG_LEVEL = "MS_LOG_LEVEL", "log_level", false;
+    LOG_FORMAT = "MS_LOG_FORMAT", "log_format", false;
+}
+
+/// The variable naming the optional TOML file.
+pub const CONFIG_FILE_VAR: &str = "MS_CONFIG_FILE";
+
+/// Where a setting's value came from, for error messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// An environment variable.
+    Env,
+    /// The TOML file at this path.
+    File(PathBuf),
+    /// [`ConfigBuilder`] in code.
+    Builder,
+}
+
+impl fmt::Display for ConfigSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Env => f.write_str("environment"),
+            Self::File(path) => write!(f, "config file {}", path.display()),
+            Self::Builder => f.write_str("builder"),
+        }
+    }
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A value does not have the required form. `found` is `None` for secrets.
+    #[error("{var} ({source_of}) must be {expected}{}", found.as_ref().map(|f| format!(", found {f:?}")).unwrap_or_default())]
+    Invalid {
+        /// The environment variable naming the setting.
+        var: &'static str,
+        /// Where the value came from.
+        source_of: ConfigSource,
+        /// The form the value must take.
+        expected: &'static str,
+        /// The value found, unless it is a secret.
+        found: Option<String>,
+    },
+    /// Two settings that cannot be given together.
+    #[error("{first} and {second} are both set ({source_of}); {advice}")]
+    Conflict {
+        /// One setting.
+        first: &'static str,
+        /// The other.
+        second: &'static str,
+        /// Where they came from.
+        source_of: ConfigSource,
+        /// What to do.
+        advice: &'static str,
+    },
+    /// A setting that needs another one.
+    #[error("{var} is set but {needs} is not; set both or neither")]
+    Incomplete {
+        /// The setting that is set.
+        var: &'static str,
+        /// The missing one.
+        needs: &'static str,
+    },
+    /// The config file could not be read.
+    #[error("cannot read config file {path}")]
+    FileUnreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The config file is not valid TOML, or has a key we do not know.
+    #[error("config file {path} is invalid: {reason}")]
+    FileInvalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column when TOML says them.
+        reason: String,
+    },
+}
+
+/// Credentials for the gateway's Basic auth.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The user name.
+    pub username: String,
+    /// The password; prints as `***`.
+    pub password: Secret,
+}
+
+/// Where and how to reach the S3-compatible object store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct S3Config {
+    /// Endpoint of an S3-compatible store; `None` means AWS itself.
+    pub endpoint: Option<Url>,
+    /// Region to sign requests for.
+    pub region: String,
+    /// Bucket used when an operation names none (and for claim checks).
+    pub bucket: Option<String>,
+    /// Access key id; `None` means the standard AWS credential chain.
+    pub access_key_id: Option<String>,
+    /// Secret access key; prints as `***`.
+    pub secret_access_key: Option<Secret>,
+}
+
+/// Everything a service needs to run.
+///
+/// Build it with [`Config::from_env`] (the usual way, twelve-factor style),
+/// or [`Config::builder`] in code and tests.
+///
+/// ```
+/// use ms_runtime::Config;
+///
+/// let config = Config::builder()
+///     .gateway_url("wss://gateway.example.com")
+///     .credentials("ocr", "s3cret")
+///     .service_name("ocr")
+///     .max_in_flight(8)
+///     .build()?;
+/// assert_eq!(config.gateway_url.as_str(), "wss://gateway.example.com/v1/ws");
+/// assert!(!format!("{config:?}").contains("s3cret"));
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Config {
+    /// The gateway's websocket URL (`ws://` or `wss://`).
+    pub gateway_url: Url,
+    /// Basic auth credentials; `None` connects without an `Authorization` header.
+    pub credentials: Option<Credentials>,
+    /// Service name announced in `hello`; `None` lets the handler name it.
+    pub service_name: Option<String>,
+    /// This instance's name, unique among the service's instances.
+    pub instance_id: String,
+    /// Most requests handled at once, announced in `hello`.
+    pub max_in_flight: u32,
+    /// Extra CA certificate (PEM) trusted for `wss://`, besides the system roots.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Object storage; `None` when no `MS_S3_*` setting is given.
+    pub s3: Option<S3Config>,
+    /// Log levels, overall and per module.
+    pub log_filter: LogFilter,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+fn random_instance_id() -> String {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    format!("i-{}", &id[..12])
+}
+
+impl Config {
+    /// Starts a builder with every setting at its default.
+    pub fn builder() -> ConfigBuilder {
+        ConfigBuilder::default()
+    }
+
+    /// Reads `MS_CONFIG_FILE` (if set) and the `MS_*` environment variables.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first setting that is invalid.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Like [`Config::from_env`], from the given variables instead of the
+    /// process environment; for tests and for tools that hold their own map.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first setting that is invalid.
+    ///
+    /// ```
+    /// use ms_runtime::Config;
+    ///
+    /// let config = Config::from_vars([
+    ///     ("MS_GATEWAY_HOST", "gateway.internal:8443"),
+    ///     ("MS_GATEWAY_TLS", "true"),
+    /// ])?;
+    /// assert_eq!(config.gateway_url.as_str(), "wss://gateway.internal:8443/v1/ws");
+    ///
+    /// let err = Config::from_vars([("MS_MAX_IN_FLIGHT", "lots")]).unwrap_err();
+    /// assert_eq!(err.to_string(), r#"MS_MAX_IN_FLIGHT (environment) must be a whole number from 1 to 4294967295, found "lots""#);
+    /// # Ok::<(), ms_runtime::ConfigError>(())
+    /// ```
+    pub fn from_vars<K, V>(vars: impl IntoIterator<Item = (K, V)>) -> Result<Self, ConfigError>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut env = BTreeMap::new();
+        let mut file = None;
+        for (key, value) in vars {
+            let key = key.as_ref();
+            if key == CONFIG_FILE_VAR {
+                file = Some(PathBuf::from(value.into()));
+            } else if let Some(setting) = ALL.iter().find(|s| s.var == key) {
+                env.insert(setting.var, value.into());
+            }
+        }
+        let mut layers = Layers::default();
+        if let Some(path) = file.filter(|p| !p.as_os_str().is_empty()) {
+            let values = read_file(&path)?;
+            layers.push(ConfigSource::File(path), values);
+        }
+        layers.push(ConfigSource::Env, env);
+        layers.resolve()
+    }
+}
+
+/// Sets the same settings as the environment, in code; [`ConfigBuilder::build`]
+/// checks them with the same rules.
+#[derive(Default)]
+pub struct ConfigBuilder {
+    values: BTreeMap<&'static str, String>,
+}
+
+impl fmt::Debug for ConfigBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown: BTreeMap<_, _> = self
+            .values
+            .iter()
+            .map(|(var, value)| {
+                (
+                    *var,
+                    if is_secret(var) {
+                        "***"
+                    } else {
+                        value.as_str()
+                    },
+                )
+            })
+            .collect();
+        f.debug_struct("ConfigBuilder")
+            .field("values", &shown)
+            .finish()
+    }
+}
+
+impl ConfigBuilder {
+    fn set(mut self, setting: &Setting, value: impl Into<String>) -> Self {
+        self.values.insert(setting.var, value.into());
+        self
+    }
+
+    /// The gateway URL (`MS_GATEWAY_URL`).
+    pub fn gateway_url(self, url: impl Into<String>) -> Self {
+        self.set(&GATEWAY_URL, url)
+    }
+
+    /// Basic auth credentials (`MS_USERNAME`, `MS_PASSWORD`).
+    pub fn credentials(self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.set(&USERNAME, username).set(&PASSWORD, password)
+    }
+
+    /// The service name (`MS_SERVICE_NAME`).
+    pub fn service_name(self, name: impl Into<String>) -> Self {
+        self.set(&SERVICE_NAME, name)
+    }
+
+    /// This instance's name (`MS_INSTANCE_ID`).
+    pub fn instance_id(self, id: impl Into<String>) -> Self {
+        self.set(&INSTANCE_ID, id)
+    }
+
+    /// Most requests handled at once (`MS_MAX_IN_FLIGHT`).
+    pub fn max_in_flight(self, n: u32) -> Self {
+        self.set(&MAX_IN_FLIGHT, n.to_string())
+    }
+
+    /// Extra CA certificate for `wss://` (`MS_TLS_CA_FILE`).
+    pub fn tls_ca_file(self, path: impl AsRef<Path>) -> Self {
+        self.set(&TLS_CA_FILE, path.as_ref().to_string_lossy())
+    }
+
+    /// S3 endpoint URL (`MS_S3_ENDPOINT`).
+    pub fn s3_endpoint(self, url: impl Into<String>) -> Self {
+        self.set(&S3_ENDPOINT, url)
+    }
+
+    /// S3 region (`MS_S3_REGION`).
+    pub fn s3_region(self, region: impl Into<String>) -> Self {
+        self.set(&S3_REGION, region)
+    }
+
+    /// Default S3 bucket (`MS_S3_BUCKET`).
+    pub fn s3_bucket(self, bucket: impl Into<String>) -> Self {
+        self.set(&S3_BUCKET, bucket)
+    }
+
+    /// S3 key pair (`MS_S3_ACCESS_KEY_ID`, `MS_S3_SECRET_ACCESS_KEY`).
+    pub fn s3_keys(
+        self,
+        access_key_id: impl Into<String>,
+        secret_access_key: impl Into<String>,
+    ) -> Self {
+        self.set(&S3_ACCESS_KEY_ID, access_key_id)
+            .set(&S3_SECRET_ACCESS_KEY, secret_access_key)
+    }
+
+    /// Log levels, e.g. `info,ms_runtime::gateway=debug` (`MS_LOG_LEVEL`).
+    pub fn log_level(self, filter: impl Into<String>) -> Self {
+        self.set(&LOG_LEVEL, filter)
+    }
+
+    /// Log format, `term` or `json` (`MS_LOG_FORMAT`).
+    pub fn log_format(self, format: impl Into<String>) -> Self {
+        self.set(&LOG_FORMAT, format)
+    }
+
+    /// Checks every setting and builds the config.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first setting that is invalid.
+    pub fn build(self) -> Result<Config, ConfigError> {
+        let mut layers = Layers::default();
+        layers.push(ConfigSource::Builder, self.values);
+        layers.resolve()
+    }
+}
+
+fn is_secret(var: &str) -> bool {
+    ALL.iter().any(|s| s.var == var && s.is_secret)
+}
+
+/// Raw values by variable, lowest precedence first.
+#[derive(Default)]
+struct Layers(Vec<(ConfigSource, BTreeMap<&'static str, String>)>);
+
+impl Layers {
+    fn push(&mut self, source: ConfigSource, values: BTreeMap<&'static str, String>) {
+        self.0.push((source, values));
+    }
+
+    /// The winning value of a setting and where it came from.
+    fn get(&self, setting: &Setting) -> Option<(&str, &ConfigSource)> {
+        self.0
+            .iter()
+            .rev()
+            .find_map(|(source, values)| values.get(setting.var).map(|v| (v.as_str(), source)))
+    }
+
+    /// Index of the highest layer that sets any of `settings`.
+    fn top_layer_of(&self, settings: &[&Setting]) -> Option<usize> {
+        self.0
+            .iter()
+            .rposition(|(_, values)| settings.iter().any(|s| values.contains_key(s.var)))
+    }
+
+    fn invalid(&self, setting: &Setting, expected: &'static str) -> ConfigError {
+        let (found, source_of) = match self.get(setting) {
+            Some((value, source)) => (
+                (!setting.is_secret).then(|| value.to_owned()),
+                source.clone(),
+            ),
+            None => (None, ConfigSource::Builder),
+        };
+        ConfigError::Invalid {
+            var: setting.var,
+            source_of,
+            expected,
+            found,
+        }
+    }
+
+    fn resolve(&self) -> Result<Config, ConfigError> {
+        let credentials = match (self.get(&USERNAME), self.get(&PASSWORD)) {
+            (None, None) => None,
+            (Some(_), None) => {
+                return Err(ConfigError::Incomplete {
+                    var: USERNAME.var,
+                    needs: PASSWORD.var,
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Incomplete {
+                    var: PASSWORD.var,
+                    needs: USERNAME.var,
+                });
+            }
+            (Some((user, _)), Some((password, _))) => {
+                if user.is_empty() || user.contains(':') {
+                    return Err(self.invalid(&USERNAME, "a non-empty user name without ':'"));
+                }
+                Some(Credentials {
+                    username: user.to_owned(),
+                    password: Secret::new(password),
+                })
+            }
+        };
+        Ok(Config {
+            gateway_url: self.gateway_url()?,
+            credentials,
+            service_name: self.name(&SERVICE_NAME)?,
+            instance_id: match self.name(&INSTANCE_ID)? {
+                Some(id) => id,
+                None => random_instance_id(),
+            },
+            max_in_flight: match self.get(&MAX_IN_FLIGHT) {
+                None => DEFAULT_MAX_IN_FLIGHT,
+                Some((text, _)) => text
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| {
+                        self.invalid(&MAX_IN_FLIGHT, "a whole number from 1 to 4294967295")
+                    })?,
+            },
+            tls_ca_file: self
+                .get(&TLS_CA_FILE)
+                .map(|(path, _)| PathBuf::from(path))
+                .filter(|p| !p.as_os_str().is_empty()),
+            s3: self.s3()?,
+            log_filter: match self.get(&LOG_LEVEL) {
+                None => LogFilter::default(),
+                Some((text, _)) => text.parse().map_err(|e: crate::logging::ParseLogError| {
+                    self.invalid(&LOG_LEVEL, e.expected)
+                })?,
+            },
+            log_format: match self.get(&LOG_FORMAT) {
+                None => LogFormat::default(),
+                Some((text, _)) => text
+                    .parse()
+                    .map_err(|_| self.invalid(&LOG_FORMAT, "term or json"))?,
+            },
+        })
+    }
+
+    /// `MS_GATEWAY_URL`, or the seed's `MS_GATEWAY_HOST` + `MS_GATEWAY_TLS`;
+    /// the layer with the highest precedence that names either decides.
+    fn gateway_url(&self) -> Result<Url, ConfigError> {
+        let Some(top) = self.top_layer_of(&[&GATEWAY_URL, &GATEWAY_HOST]) else {
+            if self.get(&GATEWAY_TLS).is_some() {
+                return Err(ConfigError::Incomplete {
+                    var: GATEWAY_TLS.var,
+                    needs: GATEWAY_HOST.var,
+                });
+            }
+            return self.parse_gateway_url(DEFAULT_GATEWAY_URL);
+        };
+        let (source, values) = &self.0[top];
+        match (values.get(GATEWAY_URL.var), values.get(GATEWAY_HOST.var)) {
+            (Some(_), Some(_)) => Err(ConfigError::Conflict {
+                first: GATEWAY_URL.var,
+                second: GATEWAY_HOST.var,
+                source_of: source.clone(),
+                advice: "give either the whole URL or the host (with MS_GATEWAY_TLS)",
+            }),
+            (Some(url), None) => {
+                if self.get(&GATEWAY_TLS).is_some() {
+                    return Err(ConfigError::Conflict {
+                        first: GATEWAY_URL.var,
+                        second: GATEWAY_TLS.var,
+                        source_of: source.clone(),
+                        advice: "with a URL, its scheme (ws:// or wss://) says whether TLS is used",
+                    });
+                }
+                self.parse_gateway_url(url)
+            }
+            (None, Some(host)) => {
+                let tls = match self.get(&GATEWAY_TLS) {
+                    None => false,
+                    Some((flag, _)) => parse_bool(flag)
+                        .ok_or_else(|| self.invalid(&GATEWAY_TLS, "true or false"))?,
+                };
+                let host = host.trim();
+                if host.is_empty() || host.contains(['/', '@', ' ']) {
+                    return Err(self.invalid(
+                        &GATEWAY_HOST,
+                        "a host name or address, with an optional :port",
+                    ));
+                }
+                let scheme = if tls { "wss" } else { "ws" };
+                Url::parse(&format!("{scheme}://{host}{DEFAULT_GATEWAY_PATH}")).map_err(|_| {
+                    self.invalid(
+                        &GATEWAY_HOST,
+                        "a host name or address, with an optional :port",
+                    )
+                })
+            }
+            (None, None) => self.parse_gateway_url(DEFAULT_GATEWAY_URL),
+        }
+    }
+
+    fn parse_gateway_url(&self, text: &str) -> Result<Url, ConfigError> {
+        const EXPECTED: &str = "a ws:// or wss:// URL with a host, like ws://127.0.0.1:8080/v1/ws";
+        let mut url = Url::parse(text.trim()).map_err(|_| self.invalid(&GATEWAY_URL, EXPECTED))?;
+        if !matches!(url.scheme(), "ws" | "wss") || url.host_str().is_none_or(str::is_empty) {
+            return Err(self.invalid(&GATEWAY_URL, EXPECTED));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            // never echo it: the URL holds a password
+            return Err(ConfigError::Invalid {
+                var: GATEWAY_URL.var,
+                source_of: self
+                    .get(&GATEWAY_URL)
+                    .map_or(ConfigSource::Builder, |(_, s)| s.clone()),
+                expected: "a URL without credentials; set MS_USERNAME and MS_PASSWORD instead",
+                found: None,
+            });
+        }
+        if url.path().is_empty() || url.path() == "/" {
+            url.set_path(DEFAULT_GATEWAY_PATH);
+        }
+        Ok(url)
+    }
+
+    /// An optional service or instance name: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+    fn name(&self, setting: &Setting) -> Result<Option<String>, ConfigError> {
+        let Some((text, _)) = self.get(setting) else {
+            return Ok(None);
+        };
+        let ok = (1..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        if !ok {
+            return Err(self.invalid(
+                setting,
+                "1 to 64 characters from A-Z, a-z, 0-9, '.', '_', '-'",
+            ));
+        }
+        Ok(Some(text.to_owned()))
+    }
+
+    fn s3(&self) -> Result<Option<S3Config>, ConfigError> {
+        let any = [
+            &S3_ENDPOINT,
+            &S3_REGION,
+            &S3_BUCKET,
+            &S3_ACCESS_KEY_ID,
+            &S3_SECRET_ACCESS_KEY,
+        ]
+        .iter()
+        .any(|s| self.get(s).is_some());
+        if !any {
+            return Ok(None);
+        }
+        let endpoint = match self.get(&S3_ENDPOINT) {
+            None => None,
+            Some((text, _)) => {
+                let url = Url::parse(text.trim()).ok().filter(|u| {
+                    matches!(u.scheme(), "http" | "https")
+                        && u.host_str().is_some()
+                        && u.username().is_empty()
+                        && u.password().is_none()
+                });
+                Some(url.ok_or_else(|| {
+                    self.invalid(
+                        &S3_ENDPOINT,
+                        "an http:// or https:// URL without credentials",
+                    )
+                })?)
+            }
+        };
+        let region = self
+            .get(&S3_REGION)
+            .map_or(DEFAULT_S3_REGION, |(r, _)| r)
+            .trim();
+        if region.is_empty() {
+            return Err(self.invalid(&S3_REGION, "a region name such as us-east-1"));
+        }
+        let bucket = match self.get(&S3_BUCKET) {
+            None => None,
+            Some((name, _)) => {
+                let ok = (3..=63).contains(&name.len())
+                    && name.bytes().all(|b| {
+                        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-')
+                    });
+                if !ok {
+                    return Err(self.invalid(
+                        &S3_BUCKET,
+                        "a bucket name of 3 to 63 characters from a-z, 0-9, '.', '-'",
+                    ));
+                }
+                Some(name.to_owned())
+            }
+        };
+        let (access_key_id, secret_access_key) =
+            match (self.get(&S3_ACCESS_KEY_ID), self.get(&S3_SECRET_ACCESS_KEY)) {
+                (None, None) => (None, None),
+                (Some(_), None) => {
+                    return Err(ConfigError::Incomplete {
+                        var: S3_ACCESS_KEY_ID.var,
+                        needs: S3_SECRET_ACCESS_KEY.var,
+                    });
+                }
+                (None, Some(_)) => {
+                    return Err(ConfigError::Incomplete {
+                        var: S3_SECRET_ACCESS_KEY.var,
+                        needs: S3_ACCESS_KEY_ID.var,
+                    });
+                }
+                (Some((id, _)), Some((secret, _))) => {
+                    (Some(id.to_owned()), Some(Secret::new(secret)))
+                }
+            };
+        Ok(Some(S3Config {
+            endpoint,
+            region: region.to_owned(),
+            bucket,
+            access_key_id,
+            secret_access_key,
+        }))
+    }
+}
+
+fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// Reads the TOML file into values keyed by variable. Keys are the variable
+/// names without `MS_`, lowercase; S3 settings may sit in an `[s3]` table.
+fn read_file(path: &Path) -> Result<BTreeMap<&'static str, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::FileUnreadable {
+        path: path.to_owned(),
+        source,
+    })?;
+    let invalid = |reason: String| ConfigError::FileInvalid {
+        path: path.to_owned(),
+        reason,
+    };
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| invalid(e.message().to_owned()))?;
+    let mut values = BTreeMap::new();
+    let mut flat = Vec::new();
+    for (key, value) in table {
+        match value {
+            toml::Value::Table(inner) => {
+                for (inner_key, inner_value) in inner {
+                    flat.push((format!("{key}.{inner_key}"), inner_value));
+                }
+            }
+            other => flat.push((key, other)),
+        }
+    }
+    for (key, value) in flat {
+        let normalised = key.replacen("s3_", "s3.", 1);
+        let setting = ALL
+            .iter()
+            .find(|s| s.file_key == normalised)
+            .ok_or_else(|| invalid(format!("unknown key `{key}`")))?;
+        let text = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            _ => {
+                return Err(invalid(format!(
+                    "`{key}` must be a string, number or boolean"
+                )));
+            }
+        };
+        values.insert(setting.var, text);
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+#[path = "config_tests.rs"]
+mod tests;

@@ -1,0 +1,336 @@
+//! Config: env, file, precedence, seed-style host + TLS, and every invalid value.
+
+use std::io::Write;
+
+use super::*;
+use crate::logging::LogLevel;
+
+fn vars(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_vars(pairs.iter().map(|(k, v)| (*k, v.to_string())))
+}
+
+fn file(contents: &str) -> tempfile::NamedTempFile {
+    let mut f = tempfile::NamedTempFile::new().unwrap();
+    f.write_all(contents.as_bytes()).unwrap();
+    f
+}
+
+fn invalid_var(err: ConfigError) -> &'static str {
+    match err {
+        ConfigError::Invalid { var, .. } => var,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_without_any_variable() {
+    let c = vars(&[]).unwrap();
+    assert_eq!(c.gateway_url.as_str(), DEFAULT_GATEWAY_URL);
+    assert_eq!(c.credentials, None);
+    assert_eq!(c.service_name, None);
+    assert!(
+        c.instance_id.starts_with("i-") && c.instance_id.len() == 14,
+        "{}",
+        c.instance_id
+    );
+    assert_ne!(
+        vars(&[]).unwrap().instance_id,
+        c.instance_id,
+        "instance ids are random"
+    );
+    assert_eq!(c.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+    assert_eq!(c.s3, None);
+    assert_eq!(c.log_filter, LogFilter::default());
+    assert_eq!(c.log_format, LogFormat::Term);
+}
+
+#[test]
+fn every_variable_is_read_from_the_environment() {
+    let c = vars(&[
+        ("MS_GATEWAY_URL", "wss://gw.example.com:9443/custom/ws"),
+        ("MS_USERNAME", "ocr"),
+        ("MS_PASSWORD", "pw"),
+        ("MS_SERVICE_NAME", "ocr"),
+        ("MS_INSTANCE_ID", "ocr-1"),
+        ("MS_MAX_IN_FLIGHT", "16"),
+        ("MS_TLS_CA_FILE", "/etc/ca.pem"),
+        ("MS_S3_ENDPOINT", "http://127.0.0.1:9000"),
+        ("MS_S3_REGION", "eu-west-3"),
+        ("MS_S3_BUCKET", "documents"),
+        ("MS_S3_ACCESS_KEY_ID", "AK"),
+        ("MS_S3_SECRET_ACCESS_KEY", "SK"),
+        ("MS_LOG_LEVEL", "debug,awc=warn"),
+        ("MS_LOG_FORMAT", "json"),
+        ("UNRELATED", "ignored"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.gateway_url.as_str(),
+        "wss://gw.example.com:9443/custom/ws"
+    );
+    let creds = c.credentials.unwrap();
+    assert_eq!(
+        (creds.username.as_str(), creds.password.expose()),
+        ("ocr", "pw")
+    );
+    assert_eq!(c.service_name.as_deref(), Some("ocr"));
+    assert_eq!(c.instance_id, "ocr-1");
+    assert_eq!(c.max_in_flight, 16);
+    assert_eq!(c.tls_ca_file, Some(PathBuf::from("/etc/ca.pem")));
+    let s3 = c.s3.unwrap();
+    assert_eq!(s3.endpoint.unwrap().as_str(), "http://127.0.0.1:9000/");
+    assert_eq!(s3.region, "eu-west-3");
+    assert_eq!(s3.bucket.as_deref(), Some("documents"));
+    assert_eq!(s3.access_key_id.as_deref(), Some("AK"));
+    assert_eq!(s3.secret_access_key.unwrap().expose(), "SK");
+    assert_eq!(c.log_filter.level_for("awc::ws"), LogLevel::Warning);
+    assert_eq!(c.log_filter.default_level(), LogLevel::Debug);
+    assert_eq!(c.log_format, LogFormat::Json);
+}
+
+#[test]
+fn a_url_without_path_gets_the_default_path() {
+    let c = vars(&[("MS_GATEWAY_URL", "ws://10.0.0.5:8080")]).unwrap();
+    assert_eq!(c.gateway_url.as_str(), "ws://10.0.0.5:8080/v1/ws");
+}
+
+#[test]
+fn seed_style_host_and_tls_flag() {
+    let c = vars(&[
+        ("MS_GATEWAY_HOST", "gateway.internal"),
+        ("MS_GATEWAY_TLS", "true"),
+    ])
+    .unwrap();
+    assert_eq!(c.gateway_url.as_str(), "wss://gateway.internal/v1/ws");
+    let c = vars(&[("MS_GATEWAY_HOST", "gateway.internal:8080")]).unwrap();
+    assert_eq!(c.gateway_url.as_str(), "ws://gateway.internal:8080/v1/ws");
+    let c = vars(&[
+        ("MS_GATEWAY_HOST", "gateway.internal"),
+        ("MS_GATEWAY_TLS", "0"),
+    ])
+    .unwrap();
+    assert_eq!(c.gateway_url.scheme(), "ws");
+}
+
+#[test]
+fn file_values_are_read_and_env_overrides_them() {
+    let f = file(
+        r#"
+gateway_url = "ws://from-file:1/v1/ws"
+service_name = "from-file"
+max_in_flight = 3
+log_format = "json"
+
+[s3]
+endpoint = "http://127.0.0.1:9000"
+bucket = "file-bucket"
+"#,
+    );
+    let path = f.path().to_str().unwrap();
+    let c = vars(&[("MS_CONFIG_FILE", path)]).unwrap();
+    assert_eq!(c.gateway_url.as_str(), "ws://from-file:1/v1/ws");
+    assert_eq!(c.service_name.as_deref(), Some("from-file"));
+    assert_eq!(c.max_in_flight, 3);
+    assert_eq!(
+        c.s3.as_ref().unwrap().bucket.as_deref(),
+        Some("file-bucket")
+    );
+
+    let c = vars(&[
+        ("MS_CONFIG_FILE", path),
+        ("MS_SERVICE_NAME", "from-env"),
+        ("MS_S3_BUCKET", "env-bucket"),
+    ])
+    .unwrap();
+    assert_eq!(
+        c.service_name.as_deref(),
+        Some("from-env"),
+        "env wins over file"
+    );
+    assert_eq!(c.s3.as_ref().unwrap().bucket.as_deref(), Some("env-bucket"));
+    assert_eq!(c.max_in_flight, 3, "file values env does not set stay");
+    assert_eq!(c.log_format, LogFormat::Json);
+}
+
+#[test]
+fn env_host_overrides_file_url() {
+    let f = file("gateway_url = \"ws://from-file:1/v1/ws\"\n");
+    let c = vars(&[
+        ("MS_CONFIG_FILE", f.path().to_str().unwrap()),
+        ("MS_GATEWAY_HOST", "env-host"),
+    ])
+    .unwrap();
+    assert_eq!(c.gateway_url.as_str(), "ws://env-host/v1/ws");
+}
+
+#[test]
+fn flat_s3_keys_work_in_the_file_too() {
+    let f = file("s3_bucket = \"flat-bucket\"\n");
+    let c = vars(&[("MS_CONFIG_FILE", f.path().to_str().unwrap())]).unwrap();
+    assert_eq!(c.s3.unwrap().bucket.as_deref(), Some("flat-bucket"));
+}
+
+#[test]
+fn file_errors_name_the_file_and_the_problem() {
+    let f = file("servce_name = \"typo\"\n");
+    let err = vars(&[("MS_CONFIG_FILE", f.path().to_str().unwrap())]).unwrap_err();
+    assert!(
+        matches!(&err, ConfigError::FileInvalid { reason, .. } if reason == "unknown key `servce_name`"),
+        "{err:?}"
+    );
+    let f = file("service_name = \n");
+    let err = vars(&[("MS_CONFIG_FILE", f.path().to_str().unwrap())]).unwrap_err();
+    assert!(matches!(err, ConfigError::FileInvalid { .. }), "{err:?}");
+    let err = vars(&[("MS_CONFIG_FILE", "/nonexistent/ms.toml")]).unwrap_err();
+    assert!(matches!(err, ConfigError::FileUnreadable { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "cannot read config file /nonexistent/ms.toml"
+    );
+}
+
+#[test]
+fn file_values_in_errors_name_the_file() {
+    let f = file("max_in_flight = 0\n");
+    let err = vars(&[("MS_CONFIG_FILE", f.path().to_str().unwrap())]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.starts_with("MS_MAX_IN_FLIGHT (config file "), "{text}");
+    assert!(
+        text.ends_with("must be a whole number from 1 to 4294967295, found \"0\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn each_invalid_value_names_its_variable() {
+    let cases: &[(&str, &str)] = &[
+        ("MS_GATEWAY_URL", "http://gw:8080/v1/ws"),
+        ("MS_GATEWAY_URL", "not a url"),
+        ("MS_GATEWAY_HOST", "gw/path"),
+        ("MS_SERVICE_NAME", "has space"),
+        ("MS_SERVICE_NAME", ""),
+        ("MS_INSTANCE_ID", &"x".repeat(65)),
+        ("MS_MAX_IN_FLIGHT", "0"),
+        ("MS_MAX_IN_FLIGHT", "-3"),
+        ("MS_MAX_IN_FLIGHT", "99999999999"),
+        ("MS_S3_ENDPOINT", "ftp://store"),
+        ("MS_S3_REGION", " "),
+        ("MS_S3_BUCKET", "Upper_Case"),
+        ("MS_S3_BUCKET", "ab"),
+        ("MS_LOG_LEVEL", "loud"),
+        ("MS_LOG_FORMAT", "xml"),
+    ];
+    for (var, value) in cases {
+        let err = vars(&[(var, value)]).unwrap_err();
+        assert_eq!(invalid_var(err), *var, "{var}={value}");
+    }
+    let err = vars(&[("MS_GATEWAY_HOST", "gw"), ("MS_GATEWAY_TLS", "maybe")]).unwrap_err();
+    assert_eq!(invalid_var(err), "MS_GATEWAY_TLS");
+    let err = vars(&[("MS_USERNAME", "a:b"), ("MS_PASSWORD", "pw")]).unwrap_err();
+    assert_eq!(invalid_var(err), "MS_USERNAME");
+}
+
+#[test]
+fn settings_that_go_together() {
+    assert!(matches!(
+        vars(&[("MS_USERNAME", "u")]).unwrap_err(),
+        ConfigError::Incomplete {
+            var: "MS_USERNAME",
+            needs: "MS_PASSWORD"
+        }
+    ));
+    assert!(matches!(
+        vars(&[("MS_PASSWORD", "p")]).unwrap_err(),
+        ConfigError::Incomplete {
+            var: "MS_PASSWORD",
+            ..
+        }
+    ));
+    assert!(matches!(
+        vars(&[("MS_S3_ACCESS_KEY_ID", "a")]).unwrap_err(),
+        ConfigError::Incomplete { .. }
+    ));
+    assert!(matches!(
+        vars(&[("MS_GATEWAY_TLS", "true")]).unwrap_err(),
+        ConfigError::Incomplete {
+            var: "MS_GATEWAY_TLS",
+            ..
+        }
+    ));
+    assert!(matches!(
+        vars(&[("MS_GATEWAY_URL", "ws://a/v1/ws"), ("MS_GATEWAY_HOST", "b")]).unwrap_err(),
+        ConfigError::Conflict { .. }
+    ));
+    assert!(matches!(
+        vars(&[
+            ("MS_GATEWAY_URL", "ws://a/v1/ws"),
+            ("MS_GATEWAY_TLS", "true")
+        ])
+        .unwrap_err(),
+        ConfigError::Conflict { .. }
+    ));
+}
+
+#[test]
+fn no_secret_appears_in_debug_or_errors() {
+    let c = vars(&[
+        ("MS_USERNAME", "u"),
+        ("MS_PASSWORD", "pa55word-value"),
+        ("MS_S3_ACCESS_KEY_ID", "AK"),
+        ("MS_S3_SECRET_ACCESS_KEY", "s3-secret-value"),
+    ])
+    .unwrap();
+    let shown = format!("{c:?} {:#?}", c);
+    assert!(
+        !shown.contains("pa55word-value") && !shown.contains("s3-secret-value"),
+        "{shown}"
+    );
+    assert!(shown.contains("***"));
+
+    let builder = Config::builder()
+        .credentials("u", "pa55word-value")
+        .s3_keys("AK", "s3-secret-value");
+    let shown = format!("{builder:?}");
+    assert!(
+        !shown.contains("pa55word-value") && !shown.contains("s3-secret-value"),
+        "{shown}"
+    );
+
+    let err = vars(&[("MS_GATEWAY_URL", "ws://u:pa55word-value@gw/v1/ws")]).unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains("pa55word-value"), "{shown}");
+    assert_eq!(invalid_var(err), "MS_GATEWAY_URL");
+}
+
+#[test]
+fn builder_checks_like_the_environment() {
+    let c = Config::builder()
+        .gateway_url("ws://127.0.0.1:1234")
+        .service_name("echo")
+        .instance_id("echo-a")
+        .max_in_flight(2)
+        .tls_ca_file("/tmp/ca.pem")
+        .s3_endpoint("http://127.0.0.1:9000")
+        .s3_region("local")
+        .s3_bucket("bucket")
+        .s3_keys("a", "b")
+        .log_level("trace")
+        .log_format("json")
+        .build()
+        .unwrap();
+    assert_eq!(c.gateway_url.as_str(), "ws://127.0.0.1:1234/v1/ws");
+    assert_eq!(c.instance_id, "echo-a");
+    assert_eq!(c.log_filter.default_level(), LogLevel::Trace);
+    let err = Config::builder().max_in_flight(0).build().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::Invalid {
+                var: "MS_MAX_IN_FLIGHT",
+                source_of: ConfigSource::Builder,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}

@@ -1,0 +1,91 @@
+//! The crate's error type, and the one place that maps errors to protocol codes.
+
+use crate::config::ConfigError;
+use crate::encoding::EncodingError;
+use crate::protocol::{DecodeError, EncodeError, ErrorCode};
+
+/// Everything that can go wrong in `ms_runtime`.
+///
+/// The message says what failed; the cause is in [`std::error::Error::source`].
+/// [`Error::code`] says which protocol error code answers it on the wire.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The configuration is invalid.
+    #[error("invalid configuration")]
+    Config(
+        #[from]
+        #[source]
+        ConfigError,
+    ),
+    /// A frame broke the protocol.
+    #[error("invalid frame")]
+    Decode(
+        #[from]
+        #[source]
+        DecodeError,
+    ),
+    /// A frame could not be written.
+    #[error("frame could not be encoded")]
+    Encode(
+        #[from]
+        #[source]
+        EncodeError,
+    ),
+    /// Base64 text or a base64 stream was invalid.
+    #[error("base64 conversion failed")]
+    Encoding(
+        #[from]
+        #[source]
+        EncodingError,
+    ),
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The protocol error code a peer is answered with when this error ends
+    /// the handling of its message.
+    ///
+    /// ```
+    /// use ms_runtime::Error;
+    /// use ms_runtime::protocol::{decode, ErrorCode};
+    ///
+    /// let err = Error::from(decode("not json").unwrap_err());
+    /// assert_eq!(err.code(), ErrorCode::BadRequest);
+    /// ```
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Decode(e) => e.code(),
+            Self::Encoding(EncodingError::Io(_)) | Self::Config(_) | Self::Encode(_) => {
+                ErrorCode::Internal
+            }
+            Self::Encoding(_) => ErrorCode::BadRequest,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn the_cause_is_a_source_not_part_of_the_message() {
+        let err = Error::from(crate::encoding::decode("@@@@").unwrap_err());
+        assert_eq!(err.to_string(), "base64 conversion failed");
+        assert_eq!(
+            err.source().map(ToString::to_string).as_deref(),
+            Some("invalid base64 byte 0x40 ('@') at offset 0")
+        );
+        assert_eq!(err.code(), ErrorCode::BadRequest);
+    }
+
+    #[test]
+    fn oversized_frames_map_to_payload_too_large() {
+        let err = Error::from(crate::protocol::decode_limited("{}", 1).unwrap_err());
+        assert_eq!(err.code(), ErrorCode::PayloadTooLarge);
+    }
+}

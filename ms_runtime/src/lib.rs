@@ -1,0 +1,41 @@
+//! `ms_runtime`: write a microservice's logic, let the runtime run it.
+//!
+//! A service implements a handler; the runtime connects it to the
+//! communication gateway over a websocket, dispatches every incoming message,
+//! keeps every accepted message until it is settled, and gives the service
+//! object storage and structured logs. It replaces the Python `ms_utils`
+//! library the services used to share.
+//!
+//! # Architecture
+//!
+//! - [`protocol`]: the wire contract (`docs/protocol.md`) as types, with a
+//!   decoder that never panics and says which rule a frame broke. Pure code.
+//! - [`config`]: one [`Config`] from `MS_*` variables, a TOML file or a builder.
+//! - [`encoding`]: base64 for strings, files (bounded memory) and serde fields.
+//! - [`logging`]: log levels, per-module filters and formats.
+//! - [`Error`]: one error type, mapped to protocol error codes in one place.
+//!
+//! The supervisor actor (gateway connection), the handler dispatch, the S3
+//! actor and the log sink actor build on these; see `docs/` for their status.
+//!
+//! # Examples
+//!
+//! ```
+//! use ms_runtime::Config;
+//!
+//! let config = Config::from_vars([("MS_SERVICE_NAME", "ocr"), ("MS_LOG_FORMAT", "json")])?;
+//! assert_eq!(config.service_name.as_deref(), Some("ocr"));
+//! assert_eq!(config.gateway_url.as_str(), "ws://127.0.0.1:8080/v1/ws");
+//! # Ok::<(), ms_runtime::ConfigError>(())
+//! ```
+
+pub mod config;
+pub mod encoding;
+mod error;
+pub mod logging;
+pub mod protocol;
+mod secret;
+
+pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config};
+pub use error::{Error, Result};
+pub use secret::Secret;

@@ -1,0 +1,232 @@
+//! Log levels and `RUST_LOG`-style filters, parsed from `MS_LOG_LEVEL`.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// How severe a record is, from most to least verbose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    /// Step-by-step detail.
+    Trace,
+    /// Detail for developers.
+    Debug,
+    /// Normal operation worth recording.
+    Info,
+    /// Something unexpected that the service survived.
+    Warning,
+    /// A failure of one operation.
+    Error,
+    /// A failure of the service.
+    Critical,
+}
+
+impl LogLevel {
+    /// The level's name, lowercase.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Trace => "trace",
+            Self::Debug => "debug",
+            Self::Info => "info",
+            Self::Warning => "warning",
+            Self::Error => "error",
+            Self::Critical => "critical",
+        }
+    }
+}
+
+impl fmt::Display for LogLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A log setting that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{found:?} is not {expected}")]
+pub struct ParseLogError {
+    /// The text that was read.
+    pub found: String,
+    /// The form that was expected.
+    pub expected: &'static str,
+}
+
+const LEVELS: &str = "one of trace, debug, info, warning, error, critical";
+
+impl FromStr for LogLevel {
+    type Err = ParseLogError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "trace" => Ok(Self::Trace),
+            "debug" => Ok(Self::Debug),
+            "info" => Ok(Self::Info),
+            "warn" | "warning" => Ok(Self::Warning),
+            "error" => Ok(Self::Error),
+            "critical" | "crit" => Ok(Self::Critical),
+            _ => Err(ParseLogError {
+                found: s.to_owned(),
+                expected: LEVELS,
+            }),
+        }
+    }
+}
+
+/// A default level plus per-module overrides: `info,ms_runtime::gateway=debug`.
+///
+/// The most specific module prefix wins, as with `RUST_LOG`.
+///
+/// ```
+/// use ms_runtime::logging::{LogFilter, LogLevel};
+///
+/// let filter: LogFilter = "warning,awc=error,ms_runtime::gateway=debug".parse()?;
+/// assert_eq!(filter.level_for("ms_runtime::gateway::connection"), LogLevel::Debug);
+/// assert_eq!(filter.level_for("ms_runtime::s3"), LogLevel::Warning);
+/// assert_eq!(filter.level_for("awc::client"), LogLevel::Error);
+/// assert!(filter.enabled("ms_runtime::gateway", LogLevel::Info));
+/// # Ok::<(), ms_runtime::logging::ParseLogError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFilter {
+    default: LogLevel,
+    /// Sorted longest module first, so the first match is the most specific.
+    overrides: Vec<(String, LogLevel)>,
+}
+
+impl LogFilter {
+    /// A filter with one level for every module.
+    pub fn new(default: LogLevel) -> Self {
+        Self {
+            default,
+            overrides: Vec::new(),
+        }
+    }
+
+    /// The level for records from everything no override names.
+    pub fn default_level(&self) -> LogLevel {
+        self.default
+    }
+
+    /// The level in force for records from `module` (a `::` path).
+    pub fn level_for(&self, module: &str) -> LogLevel {
+        self.overrides
+            .iter()
+            .find(|(prefix, _)| {
+                module == prefix
+                    || module
+                        .strip_prefix(prefix.as_str())
+                        .is_some_and(|rest| rest.starts_with("::"))
+            })
+            .map_or(self.default, |(_, level)| *level)
+    }
+
+    /// Whether a record of `level` from `module` is written.
+    pub fn enabled(&self, module: &str, level: LogLevel) -> bool {
+        level >= self.level_for(module)
+    }
+
+    /// The most verbose level anything may be written at.
+    pub fn most_verbose(&self) -> LogLevel {
+        self.overrides
+            .iter()
+            .map(|(_, level)| *level)
+            .fold(self.default, Ord::min)
+    }
+}
+
+impl Default for LogFilter {
+    fn default() -> Self {
+        Self::new(LogLevel::Info)
+    }
+}
+
+impl FromStr for LogFilter {
+    type Err = ParseLogError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let expected =
+            "a level (trace..critical) and optional module=level overrides, comma separated";
+        let refuse = || ParseLogError {
+            found: s.to_owned(),
+            expected,
+        };
+        let mut filter = Self::default();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match part.split_once('=') {
+                Some((module, level)) => {
+                    let module = module.trim();
+                    if module.is_empty() {
+                        return Err(refuse());
+                    }
+                    let level = level.parse().map_err(|_| refuse())?;
+                    filter.overrides.push((module.to_owned(), level));
+                }
+                None => filter.default = part.parse().map_err(|_| refuse())?,
+            }
+        }
+        filter
+            .overrides
+            .sort_by_key(|(m, _)| std::cmp::Reverse(m.len()));
+        Ok(filter)
+    }
+}
+
+impl fmt::Display for LogFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.default)?;
+        for (module, level) in &self.overrides {
+            write!(f, ",{module}={level}")?;
+        }
+        Ok(())
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
+    #[default]
+    Term,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl FromStr for LogFormat {
+    type Err = ParseLogError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "term" | "text" => Ok(Self::Term),
+            "json" => Ok(Self::Json),
+            _ => Err(ParseLogError {
+                found: s.to_owned(),
+                expected: "term or json",
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_parse_with_aliases() {
+        assert_eq!("WARN".parse::<LogLevel>(), Ok(LogLevel::Warning));
+        assert_eq!("critical".parse::<LogLevel>(), Ok(LogLevel::Critical));
+        assert!("loud".parse::<LogLevel>().is_err());
+    }
+
+    #[test]
+    fn most_specific_module_wins_and_prefixes_stop_at_path_segments() {
+        let f: LogFilter = "error,a=info,a::b=trace".parse().unwrap();
+        assert_eq!(f.level_for("a::b::c"), LogLevel::Trace);
+        assert_eq!(f.level_for("a::bc"), LogLevel::Info);
+        assert_eq!(f.level_for("ab"), LogLevel::Error);
+        assert_eq!(f.most_verbose(), LogLevel::Trace);
+        assert_eq!(f.to_string(), "error,a::b=trace,a=info");
+    }
+
+    #[test]
+    fn malformed_filters_are_refused() {
+        for bad in ["=debug", "a=loud", "noisy", "info,x="] {
+            assert!(bad.parse::<LogFilter>().is_err(), "{bad}");
+        }
+    }
+}

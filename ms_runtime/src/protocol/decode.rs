@@ -1,0 +1,486 @@
+use std::fmt;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+
+use super::{
+    Ack, Body, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, Envelope, ErrorCode, ErrorReport,
+    Event, HeaderError, Headers, Hello, InvalidId, Json, Kind, MessageId, PROTOCOL_VERSION,
+    Payload, PayloadRef, Reply, Request, Welcome, WireError,
+};
+
+/// Why a frame is not a valid envelope, with the frame's `id` when one could
+/// be read so the answer can name it in `correlation_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    id: Option<MessageId>,
+    kind: DecodeErrorKind,
+}
+
+/// The rule a frame broke.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The text is not JSON.
+    #[error("frame is not JSON: {reason}")]
+    NotJson {
+        /// The parser's message, with line and column.
+        reason: String,
+    },
+    /// The JSON is not an object.
+    #[error("frame is not a JSON object")]
+    NotAnObject,
+    /// The object names a field twice.
+    #[error("frame is malformed: {reason}")]
+    Malformed {
+        /// The parser's message.
+        reason: String,
+    },
+    /// A required field is absent.
+    #[error("missing field `{field}`{}", in_kind(*.kind))]
+    MissingField {
+        /// The frame's kind, once known.
+        kind: Option<Kind>,
+        /// The absent field.
+        field: &'static str,
+    },
+    /// A field has the wrong type or breaks its rule.
+    #[error("invalid field `{field}`: {reason}")]
+    InvalidField {
+        /// The field.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// `v` is not 1.
+    #[error("unsupported protocol version {found}; this peer speaks version {PROTOCOL_VERSION}")]
+    UnsupportedVersion {
+        /// The `v` found, as JSON text.
+        found: String,
+    },
+    /// `kind` is not one of the seven kinds.
+    #[error("unknown kind {found:?}")]
+    UnknownKind {
+        /// The kind found.
+        found: String,
+    },
+    /// `id` breaks the length rule.
+    #[error("invalid field `id`: {0}")]
+    InvalidId(#[source] InvalidId),
+    /// Both `payload` and `payload_ref` are present.
+    #[error("a {kind} frame carries both `payload` and `payload_ref`; send exactly one")]
+    PayloadConflict {
+        /// The frame's kind.
+        kind: Kind,
+    },
+    /// Neither `payload` nor `payload_ref` is present.
+    #[error("a {kind} frame carries neither `payload` nor `payload_ref`; send exactly one")]
+    PayloadMissing {
+        /// The frame's kind.
+        kind: Kind,
+    },
+    /// A defined header breaks its rule.
+    #[error("invalid header: {0}")]
+    InvalidHeader(#[source] HeaderError),
+    /// The frame is bigger than the connection allows.
+    #[error(
+        "frame of {size} bytes is over the {limit}-byte limit; send large payloads by claim check"
+    )]
+    TooLarge {
+        /// The frame's size in bytes.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A binary frame, reserved in version 1.
+    #[error("binary frames are reserved in protocol version 1; send text frames")]
+    BinaryFrame,
+}
+
+fn in_kind(kind: Option<Kind>) -> String {
+    kind.map(|k| format!(" in a {k} frame")).unwrap_or_default()
+}
+
+impl DecodeError {
+    /// The error for a binary frame (answered with `bad_frame`).
+    pub fn binary_frame() -> Self {
+        Self {
+            id: None,
+            kind: DecodeErrorKind::BinaryFrame,
+        }
+    }
+
+    /// The broken rule.
+    pub fn kind(&self) -> &DecodeErrorKind {
+        &self.kind
+    }
+
+    /// The frame's `id`, when it could be read.
+    pub fn id(&self) -> Option<&MessageId> {
+        self.id.as_ref()
+    }
+
+    /// The protocol code to answer with: `bad_request`, or `bad_frame` for a
+    /// binary frame, or `payload_too_large`.
+    pub fn code(&self) -> ErrorCode {
+        match self.kind {
+            DecodeErrorKind::BinaryFrame => ErrorCode::BadFrame,
+            DecodeErrorKind::TooLarge { .. } => ErrorCode::PayloadTooLarge,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+
+    /// The `error` object to answer with.
+    pub fn to_wire_error(&self) -> WireError {
+        WireError::new(self.code(), self.kind.to_string())
+    }
+
+    /// The whole `error` frame to answer with, its `correlation_id` set to the
+    /// offending frame's id when one could be read.
+    pub fn to_envelope(&self) -> Envelope {
+        Envelope::error(self.id.as_ref(), self.to_wire_error())
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.kind, f)
+    }
+}
+
+impl std::error::Error for DecodeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.kind.source()
+    }
+}
+
+/// Every field of every kind, unparsed; unknown fields are skipped.
+#[derive(Deserialize)]
+struct RawFrame<'a> {
+    #[serde(default, borrow, deserialize_with = "present")]
+    v: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    kind: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    headers: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    service: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    instance: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    routes: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    topics: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    max_in_flight: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    version: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    session: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    heartbeat_ms: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    max_frame_bytes: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    to: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    route: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    from: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    payload: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    payload_ref: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    correlation_id: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    error: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    topic: Option<&'a RawValue>,
+    #[serde(default, borrow, deserialize_with = "present")]
+    ids: Option<&'a RawValue>,
+}
+
+/// A present field, `null` included: `null` is a valid payload, and for other
+/// fields it is a type error rather than an absence.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&'de RawValue>::deserialize(d).map(Some)
+}
+
+/// The error object as sent; `retryable` may be left out and then follows the code.
+#[derive(Deserialize)]
+struct RawWireError {
+    code: ErrorCode,
+    message: String,
+    #[serde(default)]
+    retryable: Option<bool>,
+}
+
+/// Decodes one text frame into an envelope, checking every rule of the
+/// protocol's sections 1 and 2.
+///
+/// # Errors
+/// A [`DecodeError`] naming the broken rule and carrying the frame's id when
+/// one could be read.
+///
+/// ```
+/// use ms_runtime::protocol::{decode, DecodeErrorKind, ErrorCode};
+///
+/// let err = decode(r#"{"v":2,"kind":"ack","id":"a1","ids":[]}"#).unwrap_err();
+/// assert!(matches!(err.kind(), DecodeErrorKind::UnsupportedVersion { .. }));
+/// assert_eq!(err.id().map(|id| id.as_str()), Some("a1"));
+/// assert_eq!(err.code(), ErrorCode::BadRequest);
+/// ```
+pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
+    let raw = read_frame(text)?;
+    let id = readable_id(&raw);
+    decode_frame(&raw).map_err(|kind| DecodeError { id, kind })
+}
+
+/// Like [`decode`], and refuses frames longer than `limit` bytes with
+/// [`DecodeErrorKind::TooLarge`] (answered with `payload_too_large`).
+///
+/// # Errors
+/// As [`decode`], plus the size rule.
+pub fn decode_limited(text: &str, limit: u64) -> Result<Envelope, DecodeError> {
+    let size = text.len() as u64;
+    if size > limit {
+        let id = read_frame(text).ok().and_then(|raw| readable_id(&raw));
+        return Err(DecodeError {
+            id,
+            kind: DecodeErrorKind::TooLarge { size, limit },
+        });
+    }
+    decode(text)
+}
+
+fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
+    let refuse = |kind| DecodeError { id: None, kind };
+    let not_json = |e: serde_json::Error| {
+        refuse(DecodeErrorKind::NotJson {
+            reason: e.to_string(),
+        })
+    };
+    // serde would read a struct from an array too: insist on an object first.
+    if !text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Err(match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+            Ok(_) => refuse(DecodeErrorKind::NotAnObject),
+            Err(e) => not_json(e),
+        });
+    }
+    serde_json::from_str::<RawFrame<'_>>(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => refuse(DecodeErrorKind::Malformed {
+            reason: without_position(&e),
+        }),
+        _ => not_json(e),
+    })
+}
+
+/// The id, if it is a string that obeys the length rule.
+fn readable_id(raw: &RawFrame<'_>) -> Option<MessageId> {
+    let text: String = serde_json::from_str(raw.id?.get()).ok()?;
+    MessageId::new(text).ok()
+}
+
+fn decode_frame(raw: &RawFrame<'_>) -> Result<Envelope, DecodeErrorKind> {
+    let v = required(raw.v, None, "v")?;
+    if serde_json::from_str::<u64>(v.get()).ok() != Some(PROTOCOL_VERSION) {
+        return Err(DecodeErrorKind::UnsupportedVersion {
+            found: v.get().to_owned(),
+        });
+    }
+    let kind_text: String = parse(required(raw.kind, None, "kind")?, "kind")?;
+    let kind = Kind::parse(&kind_text).ok_or(DecodeErrorKind::UnknownKind { found: kind_text })?;
+    let id_text: String = parse(required(raw.id, Some(kind), "id")?, "id")?;
+    let id = MessageId::new(id_text).map_err(DecodeErrorKind::InvalidId)?;
+    let headers: Headers = match raw.headers {
+        Some(h) => parse(h, "headers")?,
+        None => Headers::new(),
+    };
+    headers.validate().map_err(DecodeErrorKind::InvalidHeader)?;
+
+    let k = Some(kind);
+    let body = match kind {
+        Kind::Hello => {
+            let max_in_flight: u64 = parse(
+                required(raw.max_in_flight, k, "max_in_flight")?,
+                "max_in_flight",
+            )?;
+            let max_in_flight = u32::try_from(max_in_flight)
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| {
+                    invalid(
+                        "max_in_flight",
+                        format!("must be from 1 to {}, found {max_in_flight}", u32::MAX),
+                    )
+                })?;
+            Body::Hello(Hello {
+                service: name(raw.service, k, "service")?,
+                instance: name(raw.instance, k, "instance")?,
+                routes: names(raw.routes, "routes")?,
+                topics: names(raw.topics, "topics")?,
+                max_in_flight,
+                version: match raw.version {
+                    Some(v) => parse(v, "version")?,
+                    None => String::new(),
+                },
+            })
+        }
+        Kind::Welcome => Body::Welcome(Welcome {
+            session: parse(required(raw.session, k, "session")?, "session")?,
+            heartbeat_ms: positive(raw.heartbeat_ms, "heartbeat_ms", DEFAULT_HEARTBEAT_MS)?,
+            max_frame_bytes: positive(
+                raw.max_frame_bytes,
+                "max_frame_bytes",
+                DEFAULT_MAX_FRAME_BYTES,
+            )?,
+        }),
+        Kind::Request => Body::Request(Request {
+            to: name(raw.to, k, "to")?,
+            route: name(raw.route, k, "route")?,
+            from: match raw.from {
+                Some(f) => Some(parse(f, "from")?),
+                None => None,
+            },
+            payload: payload(raw, kind)?,
+        }),
+        Kind::Reply => Body::Reply(Reply {
+            correlation_id: message_id(
+                required(raw.correlation_id, k, "correlation_id")?,
+                "correlation_id",
+            )?,
+            payload: payload(raw, kind)?,
+        }),
+        Kind::Error => {
+            let wire: RawWireError = parse(required(raw.error, k, "error")?, "error")?;
+            let retryable = wire
+                .retryable
+                .unwrap_or_else(|| wire.code.is_retryable_by_default());
+            Body::Error(ErrorReport {
+                correlation_id: match raw.correlation_id {
+                    Some(c) => Some(message_id(c, "correlation_id")?),
+                    None => None,
+                },
+                error: WireError {
+                    code: wire.code,
+                    message: wire.message,
+                    retryable,
+                },
+            })
+        }
+        Kind::Event => Body::Event(Event {
+            topic: name(raw.topic, k, "topic")?,
+            payload: payload(raw, kind)?,
+        }),
+        Kind::Ack => {
+            let texts: Vec<String> = parse(required(raw.ids, k, "ids")?, "ids")?;
+            let ids = texts
+                .into_iter()
+                .map(MessageId::new)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| invalid("ids", e.to_string()))?;
+            Body::Ack(Ack { ids })
+        }
+    };
+    Ok(Envelope { id, headers, body })
+}
+
+fn required<'a>(
+    field: Option<&'a RawValue>,
+    kind: Option<Kind>,
+    name: &'static str,
+) -> Result<&'a RawValue, DecodeErrorKind> {
+    field.ok_or(DecodeErrorKind::MissingField { kind, field: name })
+}
+
+fn parse<'a, T: Deserialize<'a>>(
+    raw: &'a RawValue,
+    field: &'static str,
+) -> Result<T, DecodeErrorKind> {
+    serde_json::from_str(raw.get()).map_err(|e| invalid(field, without_position(&e)))
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> DecodeErrorKind {
+    DecodeErrorKind::InvalidField {
+        field,
+        reason: reason.into(),
+    }
+}
+
+/// A required, non-empty string: a service, instance, route or topic name.
+fn name(
+    raw: Option<&RawValue>,
+    kind: Option<Kind>,
+    field: &'static str,
+) -> Result<String, DecodeErrorKind> {
+    let text: String = parse(required(raw, kind, field)?, field)?;
+    if text.is_empty() {
+        return Err(invalid(field, "must not be empty"));
+    }
+    Ok(text)
+}
+
+/// An optional list of non-empty names; absent means none.
+fn names(raw: Option<&RawValue>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    let list: Vec<String> = parse(raw, field)?;
+    if list.iter().any(String::is_empty) {
+        return Err(invalid(field, "names must not be empty"));
+    }
+    Ok(list)
+}
+
+fn positive(
+    raw: Option<&RawValue>,
+    field: &'static str,
+    default: u64,
+) -> Result<u64, DecodeErrorKind> {
+    let Some(raw) = raw else { return Ok(default) };
+    let n: u64 = parse(raw, field)?;
+    if n == 0 {
+        return Err(invalid(field, "must be at least 1"));
+    }
+    Ok(n)
+}
+
+fn message_id(raw: &RawValue, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
+    let text: String = parse(raw, field)?;
+    MessageId::new(text).map_err(|e| invalid(field, e.to_string()))
+}
+
+fn payload(raw: &RawFrame<'_>, kind: Kind) -> Result<Payload, DecodeErrorKind> {
+    match (raw.payload, raw.payload_ref) {
+        (Some(_), Some(_)) => Err(DecodeErrorKind::PayloadConflict { kind }),
+        (None, None) => Err(DecodeErrorKind::PayloadMissing { kind }),
+        (Some(inline), None) => Ok(Payload::Inline(Json::from_raw(inline.to_owned()))),
+        (None, Some(reference)) => {
+            let reference: PayloadRef = parse(reference, "payload_ref")?;
+            reference
+                .normalise()
+                .map(Payload::Ref)
+                .map_err(|reason| invalid("payload_ref", reason))
+        }
+    }
+}
+
+/// serde_json's message without its " at line L column C" tail, which would
+/// point into the field's own text rather than the frame.
+fn without_position(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" at line ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+#[path = "decode_tests.rs"]
+mod tests;

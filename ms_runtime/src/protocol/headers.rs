@@ -1,0 +1,191 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The optional `headers` of an envelope: string keys to string values.
+///
+/// The protocol defines four keys, offered here as typed accessors; any other
+/// key travels untouched. `deadline_ms` and `attempt` must be decimal numbers,
+/// which [`Headers::validate`] (and so the decoder) checks.
+///
+/// ```
+/// use ms_runtime::protocol::Headers;
+///
+/// let mut headers = Headers::new();
+/// headers.set_trace_id("t-42");
+/// headers.set_attempt(2);
+/// assert_eq!(headers.trace_id(), Some("t-42"));
+/// assert_eq!(headers.attempt(), 2);
+/// assert_eq!(headers.deadline_ms(), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Headers(BTreeMap<String, String>);
+
+/// A defined header whose value breaks its rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("header `{key}` must be {expected}, found {value:?}")]
+pub struct HeaderError {
+    /// The header's key.
+    pub key: &'static str,
+    /// The form the protocol requires.
+    pub expected: &'static str,
+    /// The value that was found.
+    pub value: String,
+}
+
+impl Headers {
+    /// Key of the trace id, propagated to every message a message causes.
+    pub const TRACE_ID: &'static str = "trace_id";
+    /// Key of the absolute deadline, Unix time in milliseconds.
+    pub const DEADLINE_MS: &'static str = "deadline_ms";
+    /// Key of the delivery attempt, "1" for the first delivery.
+    pub const ATTEMPT: &'static str = "attempt";
+    /// Key of the payload's media type.
+    pub const CONTENT_TYPE: &'static str = "content_type";
+
+    /// No headers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// True when there are no headers (the field is then left out on the wire).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The value of any header.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    /// Sets any header, returning the value it replaces.
+    pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
+        self.0.insert(key.into(), value.into())
+    }
+
+    /// Removes a header, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<String> {
+        self.0.remove(key)
+    }
+
+    /// All headers, ordered by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The `trace_id` header.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.get(Self::TRACE_ID)
+    }
+
+    /// Sets the `trace_id` header.
+    pub fn set_trace_id(&mut self, trace_id: impl Into<String>) {
+        self.insert(Self::TRACE_ID, trace_id);
+    }
+
+    /// The `deadline_ms` header; `None` when absent or not a number
+    /// (the decoder refuses frames where it is not a number).
+    pub fn deadline_ms(&self) -> Option<u64> {
+        self.get(Self::DEADLINE_MS).and_then(parse_decimal)
+    }
+
+    /// Sets the `deadline_ms` header.
+    pub fn set_deadline_ms(&mut self, deadline_ms: u64) {
+        self.insert(Self::DEADLINE_MS, deadline_ms.to_string());
+    }
+
+    /// The `attempt` header; 1 when absent, as the protocol counts deliveries from 1.
+    pub fn attempt(&self) -> u32 {
+        self.get(Self::ATTEMPT)
+            .and_then(parse_decimal)
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1)
+    }
+
+    /// Sets the `attempt` header.
+    pub fn set_attempt(&mut self, attempt: u32) {
+        self.insert(Self::ATTEMPT, attempt.to_string());
+    }
+
+    /// The `content_type` header.
+    pub fn content_type(&self) -> Option<&str> {
+        self.get(Self::CONTENT_TYPE)
+    }
+
+    /// Checks the defined headers: `deadline_ms` a decimal number, `attempt`
+    /// a decimal number of at least 1.
+    ///
+    /// # Errors
+    /// The first header that breaks its rule.
+    pub fn validate(&self) -> Result<(), HeaderError> {
+        if let Some(value) = self.get(Self::DEADLINE_MS)
+            && parse_decimal(value).is_none()
+        {
+            return Err(HeaderError {
+                key: Self::DEADLINE_MS,
+                expected: "a decimal number of milliseconds since the Unix epoch",
+                value: value.to_owned(),
+            });
+        }
+        if let Some(value) = self.get(Self::ATTEMPT)
+            && !parse_decimal(value).is_some_and(|n| (1..=u64::from(u32::MAX)).contains(&n))
+        {
+            return Err(HeaderError {
+                key: Self::ATTEMPT,
+                expected: "a decimal number from 1",
+                value: value.to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Plain ASCII digits only: no sign, no spaces, no exponent.
+fn parse_decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Self(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attempt_defaults_to_one() {
+        assert_eq!(Headers::new().attempt(), 1);
+    }
+
+    #[test]
+    fn validate_refuses_signed_or_spaced_numbers() {
+        for bad in ["-1", "+1", " 1", "1e3", "", "abc"] {
+            let h: Headers = [("deadline_ms", bad)].into_iter().collect();
+            assert_eq!(h.validate().unwrap_err().key, "deadline_ms", "{bad:?}");
+        }
+        let h: Headers = [("attempt", "0")].into_iter().collect();
+        assert_eq!(h.validate().unwrap_err().key, "attempt");
+        let h: Headers = [("attempt", "3"), ("deadline_ms", "1700000000000")]
+            .into_iter()
+            .collect();
+        assert_eq!(h.validate(), Ok(()));
+    }
+
+    #[test]
+    fn unknown_headers_are_kept() {
+        let h: Headers = [("x-tenant", "acme")].into_iter().collect();
+        assert_eq!(h.get("x-tenant"), Some("acme"));
+        assert_eq!(h.validate(), Ok(()));
+    }
+}

@@ -1,0 +1,54 @@
+//! The wire contract between a service and the gateway, as Rust types.
+//!
+//! Every websocket frame holds one JSON object, the [`Envelope`]. This module
+//! turns text into envelopes ([`decode`]) and envelopes into text
+//! ([`encode`]); it does no I/O, so the runtime, the reference gateway and
+//! anyone's tests share one implementation of the rules in `docs/protocol.md`.
+//!
+//! A frame that breaks a rule never panics the decoder: it yields a
+//! [`DecodeError`] that names the rule, carries the frame's `id` when one
+//! could be read, and builds the `error` frame to answer with.
+//!
+//! ```
+//! use ms_runtime::protocol::{decode, encode, Body, Envelope, Json, Payload};
+//!
+//! let text = r#"{"v":1,"kind":"request","id":"r1","to":"ocr","route":"extract","payload":{"page":3}}"#;
+//! let envelope = decode(text)?;
+//! let Body::Request(request) = &envelope.body else { unreachable!() };
+//! assert_eq!(request.route, "extract");
+//!
+//! let reply = Envelope::reply_to(&envelope.id, Payload::Inline(Json::from_value(&"done")?));
+//! assert!(encode(&reply)?.contains(r#""correlation_id":"r1""#));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod decode;
+mod encode;
+mod envelope;
+mod error_code;
+mod headers;
+mod id;
+mod payload;
+
+pub use decode::{DecodeError, DecodeErrorKind, decode, decode_limited};
+pub use encode::{EncodeError, encode};
+pub use envelope::{Ack, Body, Envelope, ErrorReport, Event, Hello, Kind, Reply, Request, Welcome};
+pub use error_code::{ErrorCode, WireError};
+pub use headers::{HeaderError, Headers};
+pub use id::{InvalidId, MessageId};
+pub use payload::{Json, Payload, PayloadRef};
+
+/// The protocol version this crate speaks: the `v` of every envelope.
+pub const PROTOCOL_VERSION: u64 = 1;
+
+/// Longest `id` the protocol allows, in bytes.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// Frame size limit when `welcome.max_frame_bytes` does not set one: 16 MiB.
+pub const DEFAULT_MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Heartbeat interval when `welcome.heartbeat_ms` does not set one.
+pub const DEFAULT_HEARTBEAT_MS: u64 = 5_000;
+
+#[cfg(test)]
+mod proptests;
