@@ -12,11 +12,13 @@
 //!   decoder that never panics and says which rule a frame broke. Pure code.
 //! - [`config`]: one [`Config`] from `MS_*` variables, a TOML file or a builder.
 //! - [`encoding`]: base64 for strings, files (bounded memory) and serde fields.
-//! - [`logging`]: log levels, per-module filters and formats.
+//! - [`logging`]: `setup_logger`, the log sink actor (bounded, never blocks
+//!   a handler), levels with per-module filters, term and JSON formats,
+//!   redaction, and the bridge for `log` and `tracing` records.
 //! - [`Error`]: one error type, mapped to protocol error codes in one place.
 //!
-//! The supervisor actor (gateway connection), the handler dispatch, the S3
-//! actor and the log sink actor build on these; see `docs/` for their status.
+//! The supervisor actor (gateway connection), the handler dispatch and the S3
+//! actor build on these; see `docs/` for their status.
 //!
 //! # Examples
 //!

@@ -1,0 +1,81 @@
+//! Records from the `log` crate (actix, awc) and from `tracing` (aws-sdk,
+//! through tracing's `log` feature) go to the same sink, filtered by target.
+
+use slog::{Level, RecordLocation};
+
+use super::LogLevel;
+use super::record::{FieldValue, OwnedRecord, now_ms};
+use super::sink::LogSink;
+
+/// The `log` crate's logger, forwarding to a [`LogSink`].
+pub(crate) struct LogBridge {
+    pub(crate) sink: LogSink,
+}
+
+fn from_log(level: log::Level) -> LogLevel {
+    match level {
+        log::Level::Error => LogLevel::Error,
+        log::Level::Warn => LogLevel::Warning,
+        log::Level::Info => LogLevel::Info,
+        log::Level::Debug => LogLevel::Debug,
+        log::Level::Trace => LogLevel::Trace,
+    }
+}
+
+fn to_slog(level: LogLevel) -> Level {
+    match level {
+        LogLevel::Critical => Level::Critical,
+        LogLevel::Error => Level::Error,
+        LogLevel::Warning => Level::Warning,
+        LogLevel::Info => Level::Info,
+        LogLevel::Debug => Level::Debug,
+        LogLevel::Trace => Level::Trace,
+    }
+}
+
+/// The most verbose `log` level the filter lets through, for `log::set_max_level`.
+pub(crate) fn max_log_level(level: LogLevel) -> log::LevelFilter {
+    match level {
+        LogLevel::Trace => log::LevelFilter::Trace,
+        LogLevel::Debug => log::LevelFilter::Debug,
+        LogLevel::Info => log::LevelFilter::Info,
+        LogLevel::Warning => log::LevelFilter::Warn,
+        LogLevel::Error | LogLevel::Critical => log::LevelFilter::Error,
+    }
+}
+
+impl log::Log for LogBridge {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        self.sink
+            .shared()
+            .filter
+            .enabled(metadata.target(), from_log(metadata.level()))
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let shared = self.sink.shared();
+        let mut fields = shared.root_fields.clone();
+        let target = record.target();
+        fields.push(("target", FieldValue::Str(target.to_owned())));
+        let level = from_log(record.level());
+        self.sink.submit(OwnedRecord {
+            level: to_slog(level),
+            msg: record.args().to_string(),
+            location: RecordLocation {
+                file: record.file_static().unwrap_or("<unknown>"),
+                line: record.line().unwrap_or(0),
+                column: 0,
+                function: "",
+                module: record.module_path_static().unwrap_or("log"),
+            },
+            ts_ms: now_ms(),
+            // reversed on output, like slog's own fields
+            fields: fields.into_iter().rev().collect(),
+        });
+    }
+
+    fn flush(&self) {}
+}
