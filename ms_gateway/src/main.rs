@@ -1,6 +1,179 @@
-//! `ms-gateway`: the reference communication gateway (being built in issue 3).
+//! `ms-gateway`: the reference communication gateway. Parses the command
+//! line, starts [`ms_gateway::Gateway`], prints `listening on ADDR`, and
+//! stops gracefully on SIGINT or SIGTERM.
 
-fn main() {
-    eprintln!("ms-gateway is not built yet; see issue 3");
-    std::process::exit(2);
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use ms_gateway::{DevS3Config, Gateway, GatewayConfig, Secret, TlsFiles, Token, User};
+use slog::Drain as _;
+
+/// The reference communication gateway for ms_runtime services.
+#[derive(Debug, Parser)]
+#[command(name = "ms-gateway", version, about)]
+struct Cli {
+    /// Address to listen on; port 0 picks a free one.
+    #[arg(long, env = "MS_GATEWAY_BIND", default_value = "127.0.0.1:8080")]
+    bind: SocketAddr,
+    /// A user as NAME:PASSWORD; repeat for more (env: comma-separated).
+    #[arg(
+        long = "user",
+        env = "MS_GATEWAY_USERS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    users: Vec<String>,
+    /// TOML file of users (password or password_sha256, allowed services) and tokens.
+    #[arg(long, env = "MS_GATEWAY_USERS_FILE")]
+    users_file: Option<PathBuf>,
+    /// A bearer token accepted in `Authorization: Bearer`; repeat for more.
+    #[arg(
+        long = "token",
+        env = "MS_GATEWAY_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    tokens: Vec<String>,
+    /// PEM certificate chain: serve wss:// and https://.
+    #[arg(long, env = "MS_GATEWAY_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "MS_GATEWAY_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Idle time before a ping, sent in welcome; 3 silent intervals drop a peer.
+    #[arg(long, env = "MS_GATEWAY_HEARTBEAT_MS", default_value_t = 5_000, value_parser = clap::value_parser!(u64).range(1..))]
+    heartbeat_ms: u64,
+    /// Largest frame, sent in welcome.
+    #[arg(long, env = "MS_GATEWAY_MAX_FRAME_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..))]
+    max_frame_bytes: u64,
+    /// Most requests and events waiting per service before `overloaded`.
+    #[arg(long, env = "MS_GATEWAY_QUEUE_LIMIT", default_value_t = 1024)]
+    queue_limit: usize,
+    /// How long a shutdown waits for requests in flight.
+    #[arg(long, env = "MS_GATEWAY_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
+    shutdown_grace_ms: u64,
+    /// HTTP worker threads.
+    #[arg(long, env = "MS_GATEWAY_WORKERS", default_value_t = 2)]
+    workers: usize,
+    /// Dev mode: add user dev:dev and serve an S3-compatible store in-process.
+    #[arg(long, env = "MS_GATEWAY_DEV")]
+    dev: bool,
+    /// Where the dev S3 store listens.
+    #[arg(long, env = "MS_GATEWAY_S3_BIND", default_value = "127.0.0.1:9000")]
+    s3_bind: SocketAddr,
+    /// Folder of the dev S3 store (default: ms-gateway-s3 under the system temp dir).
+    #[arg(long, env = "MS_GATEWAY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+/// Dev mode's user and S3 keys: well known, for a laptop only.
+const DEV_USER: &str = "dev";
+const DEV_PASSWORD: &str = "dev";
+const DEV_ACCESS_KEY: &str = "ms-dev-access";
+const DEV_SECRET_KEY: &str = "ms-dev-secret";
+
+fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
+    let mut config = GatewayConfig::new(cli.bind);
+    config.logger = logger;
+    for pair in &cli.users {
+        config.users.add_user(User::parse(pair)?);
+    }
+    if let Some(file) = &cli.users_file {
+        config.users.load_file(file)?;
+    }
+    for (i, token) in cli.tokens.iter().enumerate() {
+        config.users.add_token(Token::new(
+            format!("token{}", i + 1),
+            &Secret::new(token.as_str()),
+        ));
+    }
+    config.tls = match (cli.tls_cert, cli.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        _ => return Err(ms_gateway::Error::TlsPair),
+    };
+    config.heartbeat_ms = cli.heartbeat_ms;
+    config.max_frame_bytes = cli.max_frame_bytes;
+    config.queue_limit = cli.queue_limit;
+    config.shutdown_grace_ms = cli.shutdown_grace_ms;
+    config.workers = cli.workers;
+    if cli.dev {
+        config
+            .users
+            .add_user(User::new(DEV_USER, &Secret::new(DEV_PASSWORD)));
+        config.dev_s3 = Some(DevS3Config {
+            bind: cli.s3_bind,
+            data_dir: cli
+                .data_dir
+                .unwrap_or_else(|| std::env::temp_dir().join("ms-gateway-s3")),
+            access_key: DEV_ACCESS_KEY.to_owned(),
+            secret_key: Secret::new(DEV_SECRET_KEY),
+        });
+    }
+    Ok(config)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let decorator = slog_term::TermDecorator::new().stderr().build();
+    let drain = slog_term::FullFormat::new(decorator).build().fuse();
+    let drain = slog_async::Async::new(drain).chan_size(4096).build().fuse();
+    let logger = slog::Logger::root(drain, slog::o!());
+    ms_gateway::install_crypto_provider();
+
+    let dev = cli.dev;
+    let gateway = match config(cli, logger.clone()).and_then(Gateway::start) {
+        Ok(gateway) => gateway,
+        Err(e) => {
+            eprintln!("ms-gateway: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("listening on {}", gateway.addr());
+    if dev && let Some(s3) = gateway.s3_addr() {
+        println!(
+            "MS_GATEWAY_URL={} MS_USERNAME={DEV_USER} MS_PASSWORD={DEV_PASSWORD} MS_S3_ENDPOINT=http://{s3} MS_S3_ACCESS_KEY_ID={DEV_ACCESS_KEY} MS_S3_SECRET_ACCESS_KEY={DEV_SECRET_KEY} MS_S3_REGION=us-east-1",
+            gateway.ws_url()
+        );
+    }
+    slog::info!(logger, "gateway started"; "addr" => %gateway.addr(), "ws" => gateway.ws_url());
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("ms-gateway: cannot start the signal runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        wait_for_signal().await;
+        slog::info!(logger, "signal received, stopping");
+        gateway.stop().await;
+    });
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
 }

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use url::Url;
 
@@ -162,6 +163,75 @@ pub struct S3Config {
     pub secret_access_key: Option<Secret>,
 }
 
+/// Timings and bounds of the runtime, set in code; the defaults suit most
+/// services.
+///
+/// ```
+/// use std::time::Duration;
+/// use ms_runtime::{Config, Tuning};
+///
+/// let config = Config::builder()
+///     .tuning(Tuning { shutdown_grace: Duration::from_secs(5), ..Tuning::default() })
+///     .build()?;
+/// assert_eq!(config.tuning.shutdown_grace, Duration::from_secs(5));
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Tuning {
+    /// Upper bound of the first reconnect delay (full jitter: the delay is
+    /// random between zero and the bound, which doubles after each failure).
+    pub reconnect_initial: Duration,
+    /// Largest reconnect delay bound.
+    pub reconnect_max: Duration,
+    /// First delay bound after the gateway refused the credentials (401/403):
+    /// slower, so a wrong password never becomes a tight loop.
+    pub auth_retry_initial: Duration,
+    /// Largest delay bound after refused credentials.
+    pub auth_retry_max: Duration,
+    /// A connection that stayed up this long resets the backoff.
+    pub healthy_after: Duration,
+    /// Time allowed to open the websocket and receive `welcome`.
+    pub connect_timeout: Duration,
+    /// On shutdown, time in-flight handlers get to finish before their
+    /// requests are handed back to the gateway.
+    pub shutdown_grace: Duration,
+    /// How long a settled request's answer is remembered for redeliveries.
+    pub dedup_window: Duration,
+    /// Most settled answers remembered; the oldest go first.
+    pub dedup_capacity: usize,
+    /// Most bytes of settled answers remembered; the oldest go first.
+    pub dedup_max_bytes: usize,
+    /// Most frames kept waiting for the gateway's ack. Past it, `request` and
+    /// `publish` fail with `overloaded`; replies still go in, up to twice the
+    /// bound, then the oldest unacked frame is dropped and logged.
+    pub outbox_capacity: usize,
+    /// Threads (arbiters) running handler actors; default: one per core.
+    pub handler_threads: usize,
+    /// Default deadline of `Context::request` when the caller sets none.
+    pub request_timeout: Duration,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Self {
+            reconnect_initial: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(30),
+            auth_retry_initial: Duration::from_secs(10),
+            auth_retry_max: Duration::from_secs(300),
+            healthy_after: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+            dedup_window: Duration::from_secs(600),
+            dedup_capacity: 100_000,
+            dedup_max_bytes: 64 * 1024 * 1024,
+            outbox_capacity: 10_000,
+            handler_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
 /// Everything a service needs to run.
 ///
 /// Build it with [`Config::from_env`] (the usual way, twelve-factor style),
@@ -201,6 +271,8 @@ pub struct Config {
     pub log_filter: LogFilter,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Timings and bounds of the runtime.
+    pub tuning: Tuning,
 }
 
 fn random_instance_id() -> String {
@@ -271,6 +343,7 @@ impl Config {
 #[derive(Default)]
 pub struct ConfigBuilder {
     values: BTreeMap<&'static str, String>,
+    tuning: Option<Tuning>,
 }
 
 impl fmt::Debug for ConfigBuilder {
@@ -366,6 +439,12 @@ impl ConfigBuilder {
         self.set(&LOG_FORMAT, format)
     }
 
+    /// Timings and bounds of the runtime.
+    pub fn tuning(mut self, tuning: Tuning) -> Self {
+        self.tuning = Some(tuning);
+        self
+    }
+
     /// Checks every setting and builds the config.
     ///
     /// # Errors
@@ -373,7 +452,11 @@ impl ConfigBuilder {
     pub fn build(self) -> Result<Config, ConfigError> {
         let mut layers = Layers::default();
         layers.push(ConfigSource::Builder, self.values);
-        layers.resolve()
+        let mut config = layers.resolve()?;
+        if let Some(tuning) = self.tuning {
+            config.tuning = tuning;
+        }
+        Ok(config)
     }
 }
 
@@ -482,6 +565,7 @@ impl Layers {
                     .parse()
                     .map_err(|_| self.invalid(&LOG_FORMAT, "term or json"))?,
             },
+            tuning: Tuning::default(),
         })
     }
 

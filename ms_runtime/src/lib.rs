@@ -38,6 +38,6 @@ pub mod logging;
 pub mod protocol;
 mod secret;
 
-pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config};
+pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning};
 pub use error::{Error, Result};
 pub use secret::Secret;

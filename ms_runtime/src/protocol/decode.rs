@@ -209,15 +209,6 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
     <&'de RawValue>::deserialize(d).map(Some)
 }
 
-/// The error object as sent; `retryable` may be left out and then follows the code.
-#[derive(Deserialize)]
-struct RawWireError {
-    code: ErrorCode,
-    message: String,
-    #[serde(default)]
-    retryable: Option<bool>,
-}
-
 /// Decodes one text frame into an envelope, checking every rule of the
 /// protocol's sections 1 and 2.
 ///
@@ -358,20 +349,13 @@ fn decode_frame(raw: &RawFrame<'_>) -> Result<Envelope, DecodeErrorKind> {
             payload: payload(raw, kind)?,
         }),
         Kind::Error => {
-            let wire: RawWireError = parse(required(raw.error, k, "error")?, "error")?;
-            let retryable = wire
-                .retryable
-                .unwrap_or_else(|| wire.code.is_retryable_by_default());
+            let error: WireError = parse(required(raw.error, k, "error")?, "error")?;
             Body::Error(ErrorReport {
                 correlation_id: match raw.correlation_id {
                     Some(c) => Some(message_id(c, "correlation_id")?),
                     None => None,
                 },
-                error: WireError {
-                    code: wire.code,
-                    message: wire.message,
-                    retryable,
-                },
+                error,
             })
         }
         Kind::Event => Body::Event(Event {

@@ -129,7 +129,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 /// let e = WireError::new(ErrorCode::Overloaded, "queue full");
 /// assert!(e.retryable);
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct WireError {
     /// One of the protocol's codes.
     pub code: ErrorCode,
@@ -137,6 +137,29 @@ pub struct WireError {
     pub message: String,
     /// Whether the caller may send the same request again.
     pub retryable: bool,
+}
+
+/// The error object as sent; `retryable` may be left out and then follows the code.
+#[derive(Deserialize)]
+struct WireErrorFields {
+    code: ErrorCode,
+    message: String,
+    #[serde(default)]
+    retryable: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for WireError {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = WireErrorFields::deserialize(deserializer)?;
+        let retryable = fields
+            .retryable
+            .unwrap_or_else(|| fields.code.is_retryable_by_default());
+        Ok(Self {
+            code: fields.code,
+            message: fields.message,
+            retryable,
+        })
+    }
 }
 
 impl WireError {
@@ -188,6 +211,15 @@ mod tests {
                 ErrorCode::Internal
             ]
         );
+    }
+
+    #[test]
+    fn retryable_may_be_left_out_and_then_follows_the_code() {
+        let e: WireError = serde_json::from_str(r#"{"code":"timeout","message":"m"}"#).unwrap();
+        assert!(e.retryable);
+        let e: WireError =
+            serde_json::from_str(r#"{"code":"timeout","message":"m","retryable":false}"#).unwrap();
+        assert!(!e.retryable);
     }
 
     #[test]

@@ -73,6 +73,13 @@ impl Json {
     }
 }
 
+impl From<Box<RawValue>> for Json {
+    /// Wraps JSON already checked by serde_json, without checking it again.
+    fn from(raw: Box<RawValue>) -> Self {
+        Self(raw)
+    }
+}
+
 impl PartialEq for Json {
     fn eq(&self, other: &Self) -> bool {
         self.as_str() == other.as_str()

@@ -1,0 +1,84 @@
+//! What a gateway is started with.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use ms_runtime::protocol::{DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES};
+
+use crate::auth::{Secret, Users};
+
+/// Everything [`crate::Gateway::start`] needs.
+///
+/// ```
+/// use ms_gateway::{GatewayConfig, User};
+///
+/// let mut config = GatewayConfig::new("127.0.0.1:0".parse()?);
+/// config.users.add_user(User::parse("svc:secret")?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Where to listen; port 0 picks a free port ([`crate::RunningGateway::addr`] tells which).
+    pub bind: SocketAddr,
+    /// Who may connect, over websocket and HTTP.
+    pub users: Users,
+    /// Certificate and key (PEM) to serve `wss://` and `https://`.
+    pub tls: Option<TlsFiles>,
+    /// Sent in `welcome`: idle time before a ping; 3 silent intervals drop a peer.
+    pub heartbeat_ms: u64,
+    /// Sent in `welcome`: the largest frame accepted and sent.
+    pub max_frame_bytes: u64,
+    /// Most requests and events waiting per service; past it callers get `overloaded`.
+    pub queue_limit: usize,
+    /// Deadline of a service's request that carries no `deadline_ms`.
+    pub default_timeout_ms: u64,
+    /// How long a shutdown waits for requests in flight before answering them `overloaded`.
+    pub shutdown_grace_ms: u64,
+    /// HTTP worker threads.
+    pub workers: usize,
+    /// The embedded S3 store of `--dev`.
+    pub dev_s3: Option<DevS3Config>,
+    /// Where logs go; discarded by default.
+    pub logger: slog::Logger,
+}
+
+impl GatewayConfig {
+    /// Defaults from the protocol (heartbeat 5000 ms, frames 16 MiB), no users.
+    pub fn new(bind: SocketAddr) -> Self {
+        Self {
+            bind,
+            users: Users::new(),
+            tls: None,
+            heartbeat_ms: DEFAULT_HEARTBEAT_MS,
+            max_frame_bytes: DEFAULT_MAX_FRAME_BYTES,
+            queue_limit: 1024,
+            default_timeout_ms: 30_000,
+            shutdown_grace_ms: 5_000,
+            workers: 2,
+            dev_s3: None,
+            logger: slog::Logger::root(slog::Discard, slog::o!()),
+        }
+    }
+}
+
+/// A PEM certificate chain and its private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// Certificate chain, PEM.
+    pub cert: PathBuf,
+    /// Private key, PEM.
+    pub key: PathBuf,
+}
+
+/// The embedded S3-compatible store of dev mode.
+#[derive(Debug, Clone)]
+pub struct DevS3Config {
+    /// Where it listens.
+    pub bind: SocketAddr,
+    /// The folder holding buckets and objects.
+    pub data_dir: PathBuf,
+    /// Access key id clients sign with.
+    pub access_key: String,
+    /// Secret key clients sign with.
+    pub secret_key: Secret,
+}

@@ -1,0 +1,240 @@
+//! Starting and stopping a gateway: the public handle around the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{App, HttpServer, web};
+use tokio::sync::{oneshot, watch};
+
+use crate::config::GatewayConfig;
+use crate::error::{Error, Result};
+use crate::http_edge::{self, EdgeState};
+use crate::hub::Hub;
+use crate::router::RouterLimits;
+use crate::session::SessionLimits;
+
+/// How often deadlines are checked.
+const TICK: Duration = Duration::from_millis(10);
+
+/// The gateway: [`Gateway::start`] serves a [`GatewayConfig`] on its own
+/// thread and returns a [`RunningGateway`] handle.
+#[derive(Debug)]
+pub struct Gateway;
+
+/// A gateway serving in the background. Dropping it asks it to stop
+/// without waiting; [`RunningGateway::stop`] waits for the end.
+#[derive(Debug)]
+pub struct RunningGateway {
+    addr: SocketAddr,
+    s3_addr: Option<SocketAddr>,
+    is_tls: bool,
+    stop_tx: Option<oneshot::Sender<()>>,
+    done_rx: Option<oneshot::Receiver<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Gateway {
+    /// Binds the listener(s) and starts serving on a new thread with its own
+    /// actix system, so it can be used from any runtime or none.
+    ///
+    /// # Errors
+    /// [`Error::NoUsers`] without users, [`Error::Io`] when the address
+    /// cannot be bound, [`Error::Tls`] for bad certificates, [`Error::S3`]
+    /// when the dev store cannot start.
+    pub fn start(config: GatewayConfig) -> Result<RunningGateway> {
+        if config.users.is_empty() {
+            return Err(Error::NoUsers);
+        }
+        let tls = config
+            .tls
+            .as_ref()
+            .map(crate::tls::server_config)
+            .transpose()?;
+        let listener = std::net::TcpListener::bind(config.bind).map_err(|source| Error::Io {
+            addr: config.bind.to_string(),
+            source,
+        })?;
+        let addr = listener.local_addr().map_err(|source| Error::Io {
+            addr: config.bind.to_string(),
+            source,
+        })?;
+        let is_tls = tls.is_some();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<Option<SocketAddr>>>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("ms-gateway".to_owned())
+            .spawn(move || {
+                let system = actix_rt::System::new();
+                system.block_on(serve(config, listener, tls, ready_tx, stop_rx));
+                let _ = done_tx.send(());
+            })
+            .map_err(|e| Error::Thread(e.to_string()))?;
+        match ready_rx.recv() {
+            Ok(Ok(s3_addr)) => Ok(RunningGateway {
+                addr,
+                s3_addr,
+                is_tls,
+                stop_tx: Some(stop_tx),
+                done_rx: Some(done_rx),
+                thread: Some(thread),
+            }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
+            }
+            Err(_) => {
+                let _ = thread.join();
+                Err(Error::Thread(
+                    "the gateway thread ended before it was ready".to_owned(),
+                ))
+            }
+        }
+    }
+}
+
+impl RunningGateway {
+    /// The address it listens on (with the real port when bound to port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The embedded S3 store's address, in dev mode.
+    pub fn s3_addr(&self) -> Option<SocketAddr> {
+        self.s3_addr
+    }
+
+    /// The websocket URL services connect to (`ws://` or `wss://`, path `/v1/ws`).
+    pub fn ws_url(&self) -> String {
+        let scheme = if self.is_tls { "wss" } else { "ws" };
+        format!("{scheme}://{}/v1/ws", self.addr)
+    }
+
+    /// The base URL of the HTTP edge (`http://` or `https://`).
+    pub fn http_url(&self) -> String {
+        let scheme = if self.is_tls { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Stops gracefully and waits for the end: new work is refused, queued
+    /// requests are answered `overloaded`, requests in flight get the grace
+    /// period to settle, then sessions are closed with 1001.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop_tx.take() {
+            let _ = stop.send(());
+        }
+        if let Some(done) = self.done_rx.take() {
+            let _ = done.await;
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+
+    /// Blocks until the gateway's thread ends on its own (it only does when
+    /// its serving fails); for programs that have nothing else to do.
+    pub fn join(mut self) {
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningGateway {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop_tx.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+async fn serve(
+    config: GatewayConfig,
+    listener: std::net::TcpListener,
+    tls: Option<rustls::ServerConfig>,
+    ready_tx: std::sync::mpsc::Sender<Result<Option<SocketAddr>>>,
+    stop_rx: oneshot::Receiver<()>,
+) {
+    let log = config.logger.clone();
+    let (s3_stop_tx, s3_stop_rx) = watch::channel(false);
+    let s3_addr = match &config.dev_s3 {
+        Some(dev) => match crate::dev_s3::start(dev, s3_stop_rx, log.clone()).await {
+            Ok(addr) => Some(addr),
+            Err(e) => {
+                let _ = ready_tx.send(Err(e));
+                return;
+            }
+        },
+        None => None,
+    };
+    let hub = Arc::new(Hub::new(
+        RouterLimits {
+            queue_limit: config.queue_limit,
+            default_timeout_ms: config.default_timeout_ms,
+            ..RouterLimits::default()
+        },
+        log.clone(),
+    ));
+    let read_limit = config.max_frame_bytes.saturating_mul(2);
+    let state = web::Data::new(EdgeState {
+        hub: hub.clone(),
+        users: config.users.clone(),
+        limits: SessionLimits {
+            heartbeat_ms: config.heartbeat_ms,
+            max_frame_bytes: config.max_frame_bytes,
+        },
+        read_limit_bytes: usize::try_from(read_limit).unwrap_or(usize::MAX),
+    });
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .configure(http_edge::routes)
+    })
+    .workers(config.workers.max(1))
+    .tcp_nodelay(true)
+    .disable_signals()
+    .shutdown_timeout(2);
+    let bound = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls),
+        None => server.listen(listener),
+    };
+    let server = match bound {
+        Ok(server) => server.run(),
+        Err(source) => {
+            let _ = ready_tx.send(Err(Error::Io {
+                addr: config.bind.to_string(),
+                source,
+            }));
+            return;
+        }
+    };
+    let handle = server.handle();
+    let server_task = actix_rt::spawn(server);
+    let ticker_hub = hub.clone();
+    let ticker = actix_rt::spawn(async move {
+        let mut interval = tokio::time::interval(TICK);
+        loop {
+            interval.tick().await;
+            ticker_hub.tick();
+        }
+    });
+    let _ = ready_tx.send(Ok(s3_addr));
+
+    // Stop asked, or the handle dropped.
+    let _ = stop_rx.await;
+    slog::info!(log, "shutting down");
+    handle.pause().await;
+    hub.begin_shutdown();
+    let grace = tokio::time::Instant::now() + Duration::from_millis(config.shutdown_grace_ms);
+    while hub.in_flight() > 0 && tokio::time::Instant::now() < grace {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    hub.close_all();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    handle.stop(true).await;
+    let _ = server_task.await;
+    ticker.abort();
+    let _ = s3_stop_tx.send(true);
+    slog::info!(log, "stopped");
+}

@@ -1,0 +1,45 @@
+//! `ms_gateway`: the reference communication gateway of `ms_runtime`, the
+//! server side of the gateway protocol (`docs/protocol.md`) with an HTTP edge.
+//!
+//! # Architecture
+//! - [`router`]: the routing state as pure logic (queues, flow control,
+//!   round robin, deadlines, redelivery, acks); unit-tested without sockets.
+//! - `hub`: the router behind a mutex, with each session's outbox and each
+//!   HTTP caller's answer slot; runs the router's effects.
+//! - `session`: one websocket session (hello/welcome, frames, batched acks,
+//!   heartbeats).
+//! - `http_edge`: `/v1/ws` upgrade, `/v1/invoke`, `/v1/publish`, `/healthz`,
+//!   `/metrics`, Basic and bearer auth.
+//! - [`metrics`]: counters and the latency histogram in Prometheus text.
+//! - `auth`, `config`, `tls`, `dev_s3`: users, settings, rustls, the
+//!   embedded S3 store of `--dev`.
+//! - [`Gateway`]: starts all of it on its own thread; [`RunningGateway`] stops it.
+//!
+//! ```no_run
+//! use ms_gateway::{Gateway, GatewayConfig, User};
+//!
+//! let mut config = GatewayConfig::new("127.0.0.1:0".parse()?);
+//! config.users.add_user(User::parse("svc:secret")?);
+//! let gateway = Gateway::start(config)?;
+//! println!("services connect to {}", gateway.ws_url());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+mod auth;
+mod config;
+mod dev_s3;
+mod error;
+mod gateway;
+mod http_edge;
+mod hub;
+pub mod metrics;
+pub mod router;
+mod session;
+mod tls;
+
+pub use auth::{Principal, Secret, Token, User, Users};
+pub use config::{DevS3Config, GatewayConfig, TlsFiles};
+pub use error::{Error, Result};
+pub use gateway::{Gateway, RunningGateway};
+pub use http_edge::DEFAULT_INVOKE_TIMEOUT_MS;
+pub use tls::install_crypto_provider;

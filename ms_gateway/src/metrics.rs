@@ -1,0 +1,234 @@
+//! Counters and the request latency histogram, written by hand in the
+//! Prometheus text format (version 0.0.4) for `GET /metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use ms_runtime::protocol::ErrorCode;
+
+use crate::router::Gauges;
+
+/// Upper bounds of the latency histogram buckets, in milliseconds.
+pub const LATENCY_BUCKETS_MS: [u64; 12] =
+    [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 5_000, 30_000];
+
+/// A cumulative histogram of request latencies in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Histogram {
+    /// Observations at or below each bound of [`LATENCY_BUCKETS_MS`].
+    buckets: [u64; LATENCY_BUCKETS_MS.len()],
+    /// All observations.
+    count: u64,
+    /// Their sum, in ms.
+    sum_ms: u64,
+}
+
+impl Histogram {
+    /// Records one latency.
+    pub fn observe(&mut self, ms: u64) {
+        for (bucket, bound) in self.buckets.iter_mut().zip(LATENCY_BUCKETS_MS) {
+            if ms <= bound {
+                *bucket += 1;
+            }
+        }
+        self.count += 1;
+        self.sum_ms = self.sum_ms.saturating_add(ms);
+    }
+
+    /// Observations so far.
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+}
+
+/// Monotonic counters kept by the router.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Sessions that said hello.
+    pub sessions_opened: u64,
+    /// Requests accepted into a queue.
+    pub requests_accepted: u64,
+    /// Events accepted (once per publish, however many subscribers).
+    pub events_accepted: u64,
+    /// Deliveries of requests and events to services, first ones and again.
+    pub delivered: u64,
+    /// Deliveries with `attempt` > 1.
+    pub redelivered: u64,
+    /// Requests answered with `timeout`.
+    pub timeouts: u64,
+    /// Error answers to callers, by code (gateway-made and service-made).
+    pub errors: BTreeMap<String, u64>,
+    /// Time from acceptance to the service's answer.
+    pub latency: Histogram,
+}
+
+impl Counters {
+    /// Counts one error answer.
+    pub fn count_error(&mut self, code: &ErrorCode) {
+        *self.errors.entry(code.as_str().to_owned()).or_default() += 1;
+    }
+}
+
+/// Writes every metric in the Prometheus text format.
+pub fn render(counters: &Counters, gauges: &Gauges, malformed_frames: u64) -> String {
+    let mut out = String::new();
+    gauge(
+        &mut out,
+        "ms_gateway_connections",
+        "Connected service instances, per service.",
+        &gauges.connections,
+    );
+    gauge(
+        &mut out,
+        "ms_gateway_requests_in_flight",
+        "Requests and events delivered and not settled, per service.",
+        &gauges.in_flight,
+    );
+    gauge(
+        &mut out,
+        "ms_gateway_queued",
+        "Requests and events waiting in the queue, per service.",
+        &gauges.queued,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_sessions_total",
+        "Sessions that said hello.",
+        counters.sessions_opened,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_requests_total",
+        "Requests accepted.",
+        counters.requests_accepted,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_events_total",
+        "Events accepted.",
+        counters.events_accepted,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_delivered_total",
+        "Deliveries to services, redeliveries included.",
+        counters.delivered,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_redelivered_total",
+        "Deliveries with attempt above 1.",
+        counters.redelivered,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_timeouts_total",
+        "Requests answered with timeout.",
+        counters.timeouts,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_malformed_frames_total",
+        "Frames answered with bad_request, bad_frame or payload_too_large.",
+        malformed_frames,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP ms_gateway_errors_total Error answers to callers, by code."
+    );
+    let _ = writeln!(out, "# TYPE ms_gateway_errors_total counter");
+    for (code, n) in &counters.errors {
+        let _ = writeln!(
+            out,
+            "ms_gateway_errors_total{{code=\"{}\"}} {n}",
+            escape(code)
+        );
+    }
+    let h = &counters.latency;
+    let _ = writeln!(
+        out,
+        "# HELP ms_gateway_request_duration_seconds Time from acceptance to the service's answer."
+    );
+    let _ = writeln!(out, "# TYPE ms_gateway_request_duration_seconds histogram");
+    for (bound, n) in LATENCY_BUCKETS_MS.iter().zip(h.buckets) {
+        let _ = writeln!(
+            out,
+            "ms_gateway_request_duration_seconds_bucket{{le=\"{}\"}} {n}",
+            seconds(*bound)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "ms_gateway_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+        h.count
+    );
+    let _ = writeln!(
+        out,
+        "ms_gateway_request_duration_seconds_sum {}",
+        seconds(h.sum_ms)
+    );
+    let _ = writeln!(out, "ms_gateway_request_duration_seconds_count {}", h.count);
+    out
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, values: &[(String, usize)]) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (service, n) in values {
+        let _ = writeln!(out, "{name}{{service=\"{}\"}} {n}", escape(service));
+    }
+}
+
+fn counter(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} counter");
+    let _ = writeln!(out, "{name} {value}");
+}
+
+fn seconds(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// Escapes a label value: backslash, double quote and newline.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_is_cumulative() {
+        let mut h = Histogram::default();
+        h.observe(3);
+        h.observe(40_000);
+        assert_eq!(h.buckets[0], 0);
+        assert_eq!(h.buckets[2], 1);
+        assert_eq!(h.buckets[LATENCY_BUCKETS_MS.len() - 1], 1);
+        assert_eq!(h.count(), 2);
+    }
+
+    #[test]
+    fn render_escapes_labels_and_lists_every_family() {
+        let mut counters = Counters::default();
+        counters.count_error(&ErrorCode::Timeout);
+        let gauges = Gauges {
+            connections: vec![("a\"b".into(), 2)],
+            in_flight: vec![],
+            queued: vec![],
+        };
+        let text = render(&counters, &gauges, 4);
+        assert!(
+            text.contains("ms_gateway_connections{service=\"a\\\"b\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("ms_gateway_errors_total{code=\"timeout\"} 1"));
+        assert!(text.contains("ms_gateway_malformed_frames_total 4"));
+        assert!(text.contains("le=\"0.001\""));
+        assert!(text.contains("ms_gateway_request_duration_seconds_count 0"));
+    }
+}

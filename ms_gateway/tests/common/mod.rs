@@ -1,0 +1,267 @@
+//! Shared helpers of the end-to-end tests: a gateway on a free port, a fake
+//! service over a plain websocket client, and a minimal HTTP/1.1 client.
+#![allow(dead_code)] // each test binary uses a different subset
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use ms_gateway::{Gateway, GatewayConfig, RunningGateway, User};
+use ms_runtime::protocol::{Body, Envelope, Hello, Json, MessageId, Payload, decode, encode};
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+use tokio_tungstenite::tungstenite::{Message, http::HeaderValue};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The user every test connects as.
+pub const USER: &str = "svc:pw";
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(10);
+
+/// Awaits `future` or fails naming `what` did not happen.
+pub async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(WAIT, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("timed out waiting for {what}"),
+    }
+}
+
+/// A gateway on 127.0.0.1:0 with user svc:pw, after `configure`.
+pub fn start(configure: impl FnOnce(&mut GatewayConfig)) -> RunningGateway {
+    let mut config = GatewayConfig::new("127.0.0.1:0".parse().unwrap());
+    config.users.add_user(User::parse(USER).unwrap());
+    configure(&mut config);
+    Gateway::start(config).unwrap()
+}
+
+/// `Authorization: Basic` for `NAME:PASSWORD`.
+pub fn basic(pair: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+/// A websocket client standing in for a service.
+pub struct FakeService {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// Opens a websocket with this `Authorization` value.
+pub async fn open(
+    gateway: &RunningGateway,
+    auth: Option<&str>,
+) -> Result<FakeService, tokio_tungstenite::tungstenite::Error> {
+    let mut request = gateway.ws_url().into_client_request()?;
+    if let Some(auth) = auth {
+        request
+            .headers_mut()
+            .insert("Authorization", HeaderValue::from_str(auth).unwrap());
+    }
+    let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+    Ok(FakeService { ws })
+}
+
+/// The hello of service `service`, instance `instance`, route `echo`, topic `news`.
+pub fn hello(service: &str, instance: &str, max_in_flight: u32) -> Envelope {
+    Envelope::new(Body::Hello(Hello {
+        service: service.into(),
+        instance: instance.into(),
+        routes: vec!["echo".into()],
+        topics: vec!["news".into()],
+        max_in_flight,
+        version: "1.0.0".into(),
+    }))
+}
+
+/// Connects as svc:pw, says hello and waits for welcome.
+pub async fn connect(
+    gateway: &RunningGateway,
+    service: &str,
+    instance: &str,
+    max_in_flight: u32,
+) -> FakeService {
+    let mut svc = within("the websocket handshake", open(gateway, Some(&basic(USER))))
+        .await
+        .unwrap();
+    svc.send(&hello(service, instance, max_in_flight)).await;
+    let welcome = svc.recv("welcome").await;
+    assert!(matches!(welcome.body, Body::Welcome(_)), "{welcome:?}");
+    svc
+}
+
+impl FakeService {
+    /// Sends one envelope.
+    pub async fn send(&mut self, envelope: &Envelope) {
+        self.send_text(&encode(envelope).unwrap()).await;
+    }
+
+    /// Sends raw text.
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    /// The next websocket message that is not a ping or pong.
+    pub async fn next_message(&mut self, what: &str) -> Option<Message> {
+        within(what, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(message)) => return Some(message),
+                    Some(Err(_)) | None => return None,
+                }
+            }
+        })
+        .await
+    }
+
+    /// The next frame, acks included.
+    pub async fn recv_any(&mut self, what: &str) -> Envelope {
+        match self.next_message(what).await {
+            Some(Message::Text(text)) => decode(text.as_str()).unwrap(),
+            other => panic!("expected a text frame ({what}), got {other:?}"),
+        }
+    }
+
+    /// The next frame that is not an ack.
+    pub async fn recv(&mut self, what: &str) -> Envelope {
+        loop {
+            let envelope = self.recv_any(what).await;
+            if !matches!(envelope.body, Body::Ack(_)) {
+                return envelope;
+            }
+        }
+    }
+
+    /// Replies `payload` to `request`.
+    pub async fn reply(&mut self, request: &Envelope, payload: serde_json::Value) {
+        let reply = Envelope::reply_to(
+            &request.id,
+            Payload::Inline(Json::from_value(&payload).unwrap()),
+        );
+        self.send(&reply).await;
+    }
+
+    /// Acks `ids`.
+    pub async fn ack(&mut self, ids: Vec<MessageId>) {
+        self.send(&Envelope::ack(ids)).await;
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    /// A header, by case-insensitive name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request with `Connection: close`; reads the whole answer.
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpResponse {
+    within(&format!("the answer to {method} {path}"), async {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body.as_bytes()).await.unwrap();
+        let mut raw = Vec::new();
+        stream.read_to_end(&mut raw).await.unwrap();
+        parse_response(&raw)
+    })
+    .await
+}
+
+/// `http` with Basic auth as svc:pw.
+pub async fn post(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpResponse {
+    let auth = basic(USER);
+    let mut all = vec![("Authorization", auth.as_str())];
+    all.extend_from_slice(headers);
+    http(addr, "POST", path, &all, body).await
+}
+
+/// `GET` with Basic auth as svc:pw.
+pub async fn get(addr: SocketAddr, path: &str) -> HttpResponse {
+    let auth = basic(USER);
+    http(addr, "GET", path, &[("Authorization", auth.as_str())], "").await
+}
+
+fn parse_response(raw: &[u8]) -> HttpResponse {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line in {text:?}"));
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_owned()
+    };
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
