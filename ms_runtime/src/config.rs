@@ -176,8 +176,9 @@ pub struct S3Config {
 /// assert_eq!(config.tuning.shutdown_grace, Duration::from_secs(5));
 /// # Ok::<(), ms_runtime::ConfigError>(())
 /// ```
+///
+/// Build it with `..Tuning::default()` so that new fields keep their defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
 pub struct Tuning {
     /// Upper bound of the first reconnect delay (full jitter: the delay is
     /// random between zero and the bound, which doubles after each failure).
