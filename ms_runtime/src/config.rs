@@ -186,7 +186,8 @@ pub struct Tuning {
     /// Largest reconnect delay bound.
     pub reconnect_max: Duration,
     /// First delay bound after the gateway refused the credentials (401/403):
-    /// slower, so a wrong password never becomes a tight loop.
+    /// slower, and drawn from the upper half of the bound, so a wrong
+    /// password never becomes a tight loop.
     pub auth_retry_initial: Duration,
     /// Largest delay bound after refused credentials.
     pub auth_retry_max: Duration,

@@ -13,32 +13,24 @@ use crate::protocol::{DecodeError, EncodeError, ErrorCode};
 pub enum Error {
     /// The configuration is invalid.
     #[error("invalid configuration")]
-    Config(
-        #[from]
-        #[source]
-        ConfigError,
-    ),
+    Config(#[from] ConfigError),
     /// A frame broke the protocol.
     #[error("invalid frame")]
-    Decode(
-        #[from]
-        #[source]
-        DecodeError,
-    ),
+    Decode(#[from] DecodeError),
     /// A frame could not be written.
     #[error("frame could not be encoded")]
-    Encode(
-        #[from]
-        #[source]
-        EncodeError,
-    ),
+    Encode(#[from] EncodeError),
     /// Base64 text or a base64 stream was invalid.
     #[error("base64 conversion failed")]
-    Encoding(
-        #[from]
-        #[source]
-        EncodingError,
-    ),
+    Encoding(#[from] EncodingError),
+    /// The TLS configuration could not be built (CA file).
+    #[error("TLS set-up failed: {0}")]
+    Tls(String),
+    /// A service was started outside an actix system.
+    #[error(
+        "a service must be started inside an actix system (use ms_runtime::run, or #[actix_rt::main])"
+    )]
+    NoSystem,
 }
 
 /// `Result` with [`Error`].
@@ -58,9 +50,11 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::Decode(e) => e.code(),
-            Self::Encoding(EncodingError::Io(_)) | Self::Config(_) | Self::Encode(_) => {
-                ErrorCode::Internal
-            }
+            Self::Encoding(EncodingError::Io(_))
+            | Self::Config(_)
+            | Self::Encode(_)
+            | Self::Tls(_)
+            | Self::NoSystem => ErrorCode::Internal,
             Self::Encoding(_) => ErrorCode::BadRequest,
         }
     }

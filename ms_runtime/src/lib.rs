@@ -16,9 +16,17 @@
 //!   a handler), levels with per-module filters, term and JSON formats,
 //!   redaction, and the bridge for `log` and `tracing` records.
 //! - [`Error`]: one error type, mapped to protocol error codes in one place.
+//! - [`Handler`], [`Request`], [`Event`], [`HandlerError`]: what a service
+//!   author writes; [`Context`]: what each call gets (logger, deadline,
+//!   `request`, `publish`, `spawn_blocking`).
+//! - [`run`] / [`Service`]: the supervisor actor that owns the websocket to
+//!   the gateway (auth, TLS, reconnect with backoff, heartbeats, acks, resend,
+//!   dedup) and dispatches each message to a freshly spawned handler actor on
+//!   a pool of threads; [`Gateway`] is its handle.
+//! - [`GatewayClient`]: the same machinery under a raw receive loop.
 //!
-//! The supervisor actor (gateway connection), the handler dispatch and the S3
-//! actor build on these; see `docs/` for their status.
+//! `docs/runtime.md` draws the actors and says what is guaranteed and what
+//! is not.
 //!
 //! # Examples
 //!
@@ -31,13 +39,25 @@
 //! # Ok::<(), ms_runtime::ConfigError>(())
 //! ```
 
+mod client;
+mod clock;
 pub mod config;
+mod context;
+mod dispatch;
 pub mod encoding;
 mod error;
+mod gateway;
+mod handler;
 pub mod logging;
 pub mod protocol;
 mod secret;
+mod service;
 
+pub use client::{GatewayClient, Received, Registration};
 pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning};
+pub use context::Context;
 pub use error::{Error, Result};
+pub use gateway::{CallError, ConnectionState, Gateway};
+pub use handler::{Event, Handler, HandlerError, Request};
 pub use secret::Secret;
+pub use service::{Service, run, shutdown_signal};

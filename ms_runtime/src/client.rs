@@ -1,0 +1,202 @@
+//! The low-level client: the seed's raw receive loop, with the runtime's
+//! reconnect, heartbeat, ack and dedup machinery underneath.
+
+use std::time::Duration;
+
+use actix::Addr;
+use tokio::sync::{Mutex, mpsc};
+
+use crate::config::Config;
+use crate::dispatch::{Delivery, DeliveryKind, Dispatch, Lifecycle};
+use crate::error::Error;
+use crate::gateway::{self, Gateway, Outcome, Supervisor};
+use crate::handler::{Event, HandlerError, Request};
+use crate::logging::{self, LogSettings};
+use crate::protocol::{Hello, Json};
+
+/// What a [`GatewayClient`] registers as: the `hello` it sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// Service name (overridden by `MS_SERVICE_NAME`).
+    pub service: String,
+    /// Routes served.
+    pub routes: Vec<String>,
+    /// Topics subscribed.
+    pub topics: Vec<String>,
+    /// The service's version string.
+    pub version: String,
+}
+
+impl Registration {
+    /// A registration for `service` serving `routes`.
+    pub fn new(
+        service: impl Into<String>,
+        routes: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        Self {
+            service: service.into(),
+            routes: routes.into_iter().map(Into::into).collect(),
+            topics: Vec::new(),
+            version: String::new(),
+        }
+    }
+
+    /// The same registration subscribed to `topics`.
+    pub fn with_topics(mut self, topics: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        self.topics = topics.into_iter().map(Into::into).collect();
+        self
+    }
+}
+
+/// A message received by a [`GatewayClient`].
+#[derive(Debug, Clone)]
+pub enum Received {
+    /// A request to settle with [`GatewayClient::reply`] or [`GatewayClient::fail`].
+    Request(Request),
+    /// An event to acknowledge with [`GatewayClient::ack`].
+    Event(Event),
+}
+
+/// The seed's `MicroServiceWs`, for code that wants its own receive loop.
+///
+/// Underneath is the same supervisor as [`run`](crate::run): reconnects with
+/// backoff, heartbeats, frames kept until acknowledged and sent again after a
+/// reconnect, redelivered requests answered from memory. The difference: you
+/// receive and settle messages yourself. At most `max_in_flight` unsettled
+/// messages are handed to you at once (the gateway's flow control), so the
+/// receive queue is bounded by it.
+///
+/// ```no_run
+/// use ms_runtime::{Config, GatewayClient, Received, Registration};
+///
+/// # async fn demo() -> Result<(), ms_runtime::Error> {
+/// let client = GatewayClient::connect(&Config::from_env()?, Registration::new("ocr", ["extract"]))?;
+/// while let Some(message) = client.receive().await {
+///     match message {
+///         Received::Request(request) => client.reply(&request, request.payload.clone()),
+///         Received::Event(event) => client.ack(&event),
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+pub struct GatewayClient {
+    gateway: Gateway,
+    supervisor: Addr<Supervisor>,
+    incoming: Mutex<mpsc::UnboundedReceiver<Received>>,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for GatewayClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewayClient")
+            .field("gateway", &self.gateway)
+            .finish()
+    }
+}
+
+/// Hands deliveries to the client's receive queue.
+struct RawChannel {
+    tx: mpsc::UnboundedSender<Received>,
+}
+
+impl Dispatch for RawChannel {
+    fn deliver(&mut self, delivery: Delivery, _gateway: &Gateway) {
+        let Delivery {
+            id,
+            kind,
+            headers,
+            payload,
+            deadline: _,
+        } = delivery;
+        let received = match kind {
+            DeliveryKind::Request { route, from } => Received::Request(Request {
+                id,
+                route,
+                from,
+                headers,
+                payload,
+            }),
+            DeliveryKind::Event { topic } => Received::Event(Event {
+                id,
+                topic,
+                headers,
+                payload,
+            }),
+        };
+        // a dropped receiver means the client is gone: the message stays
+        // unsettled and the gateway redelivers it after the close
+        let _ = self.tx.send(received);
+    }
+
+    fn lifecycle(&mut self, _event: Lifecycle, _gateway: &Gateway) {}
+}
+
+impl GatewayClient {
+    /// Starts the connection in the background (inside an actix system) and
+    /// returns at once; see [`GatewayClient::is_connected`].
+    ///
+    /// # Errors
+    /// [`Error::NoSystem`] outside an actix system; [`Error::Tls`] for a bad CA file.
+    pub fn connect(config: &Config, registration: Registration) -> Result<Self, Error> {
+        let name = config.service_name.clone().unwrap_or(registration.service);
+        let log = match logging::init(LogSettings::from_config(config, &name)) {
+            Ok(sink) => sink.logger("gateway"),
+            Err(_) => slog::Logger::root(slog::Discard, slog::o!()),
+        };
+        let hello = Hello {
+            service: name,
+            instance: config.instance_id.clone(),
+            routes: registration.routes,
+            topics: registration.topics,
+            max_in_flight: config.max_in_flight,
+            version: registration.version,
+        };
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (supervisor, gateway) =
+            gateway::start(config, hello, log, Box::new(RawChannel { tx }))?;
+        Ok(Self {
+            gateway,
+            supervisor,
+            incoming: Mutex::new(rx),
+            grace: config.tuning.shutdown_grace,
+        })
+    }
+
+    /// True while the gateway has welcomed this client.
+    pub fn is_connected(&self) -> bool {
+        self.gateway.is_connected()
+    }
+
+    /// The connection, for `request`, `publish` and state changes.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// The next request or event; `None` once the client is closed.
+    pub async fn receive(&self) -> Option<Received> {
+        self.incoming.lock().await.recv().await
+    }
+
+    /// Settles a request with a reply.
+    pub fn reply(&self, request: &Request, payload: Json) {
+        self.gateway
+            .settle(request.id.clone(), Outcome::Reply(payload));
+    }
+
+    /// Settles a request with an error.
+    pub fn fail(&self, request: &Request, error: HandlerError) {
+        self.gateway
+            .settle(request.id.clone(), Outcome::Failed(error.into_wire()));
+    }
+
+    /// Acknowledges an event: it will not be redelivered.
+    pub fn ack(&self, event: &Event) {
+        self.gateway.settle(event.id.clone(), Outcome::EventDone);
+    }
+
+    /// Closes gracefully: unsettled requests are handed back to the gateway,
+    /// unacknowledged frames flushed, close 1001.
+    pub async fn close(self) {
+        gateway::stop(&self.supervisor, self.grace).await;
+    }
+}

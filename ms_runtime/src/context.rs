@@ -1,0 +1,178 @@
+//! What a handler gets with each message.
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use slog::Logger;
+
+use crate::gateway::{CallError, Gateway};
+use crate::handler::HandlerError;
+use crate::protocol::{Headers, Json, MessageId};
+
+/// The context of one request or event: who it is, how long is left, a
+/// logger that already names it, and the way to reach other services.
+///
+/// ```no_run
+/// use ms_runtime::{Context, HandlerError};
+///
+/// async fn enrich(ctx: &Context, text: String) -> Result<String, HandlerError> {
+///     slog::info!(ctx.log(), "enriching"; "chars" => text.len());
+///     // call another service; the trace id and the remaining deadline travel along
+///     let tags: Vec<String> = ctx.request("tagger", "tag", &text).await?;
+///     ctx.publish("documents.tagged", &tags).await?;
+///     // CPU-heavy work off the handler threads
+///     let upper = ctx.spawn_blocking(move || text.to_uppercase()).await?;
+///     Ok(upper)
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Context {
+    id: MessageId,
+    route: String,
+    headers: Headers,
+    deadline: Option<Instant>,
+    log: Logger,
+    gateway: Gateway,
+}
+
+impl Context {
+    pub(crate) fn new(
+        id: MessageId,
+        route: String,
+        headers: Headers,
+        time_left: Option<Duration>,
+        log: Logger,
+        gateway: Gateway,
+    ) -> Self {
+        Self {
+            id,
+            route,
+            headers,
+            deadline: time_left.map(|left| Instant::now() + left),
+            log,
+            gateway,
+        }
+    }
+
+    /// The message's id.
+    pub fn id(&self) -> &MessageId {
+        &self.id
+    }
+
+    /// The route (for a request) or topic (for an event).
+    pub fn route(&self) -> &str {
+        &self.route
+    }
+
+    /// Delivery attempt, 1 for the first.
+    pub fn attempt(&self) -> u32 {
+        self.headers.attempt()
+    }
+
+    /// The trace id, propagated to every message this one causes.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.headers.trace_id()
+    }
+
+    /// The message's headers.
+    pub fn headers(&self) -> &Headers {
+        &self.headers
+    }
+
+    /// When nobody waits for the answer any more.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// Time left until the deadline.
+    pub fn time_left(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// A logger carrying service, instance, message id, route and trace id.
+    pub fn log(&self) -> &Logger {
+        &self.log
+    }
+
+    /// The connection to the gateway.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// Calls `route` of `service` with a typed payload and waits for a typed
+    /// reply, within this message's remaining deadline (or the default request
+    /// timeout when it has none).
+    ///
+    /// # Errors
+    /// [`CallError`]: the other side's error, timeout, overload, bad payload.
+    pub async fn request<Req, Resp>(
+        &self,
+        service: &str,
+        route: &str,
+        payload: &Req,
+    ) -> Result<Resp, CallError>
+    where
+        Req: Serialize + ?Sized,
+        Resp: DeserializeOwned,
+    {
+        let json = Json::from_value(payload).map_err(|e| CallError::Payload(e.to_string()))?;
+        let reply = self
+            .gateway
+            .request(service, route, json, self.child_headers(), self.time_left())
+            .await?;
+        reply.parse().map_err(|e| CallError::Payload(e.to_string()))
+    }
+
+    /// Publishes an event on `topic`, carrying this message's trace id.
+    ///
+    /// # Errors
+    /// [`CallError`] when it cannot be queued.
+    pub async fn publish<T: Serialize + ?Sized>(
+        &self,
+        topic: &str,
+        payload: &T,
+    ) -> Result<(), CallError> {
+        let json = Json::from_value(payload).map_err(|e| CallError::Payload(e.to_string()))?;
+        let mut headers = Headers::new();
+        if let Some(trace) = self.trace_id() {
+            headers.set_trace_id(trace);
+        }
+        self.gateway.publish(topic, json, headers).await
+    }
+
+    /// Runs blocking or CPU-heavy work on the blocking thread pool, so the
+    /// handler threads stay free for other messages.
+    ///
+    /// # Errors
+    /// An `internal` [`HandlerError`] if the work panicked.
+    pub fn spawn_blocking<F, R>(
+        &self,
+        work: F,
+    ) -> impl Future<Output = Result<R, HandlerError>> + use<F, R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        let task = tokio::task::spawn_blocking(work);
+        async move {
+            task.await
+                .map_err(|e| HandlerError::internal(format!("blocking work failed: {e}")))
+        }
+    }
+
+    /// Headers for a message this one causes: the trace id, and the
+    /// remaining deadline as an absolute time.
+    fn child_headers(&self) -> Headers {
+        let mut headers = Headers::new();
+        if let Some(trace) = self.trace_id() {
+            headers.set_trace_id(trace);
+        }
+        if let Some(deadline) = self.headers.deadline_ms() {
+            headers.set_deadline_ms(deadline);
+        }
+        headers
+    }
+}

@@ -1,0 +1,229 @@
+//! Dispatch: each request or event runs in a freshly spawned handler actor on
+//! a pool of arbiters (threads), so one slow or CPU-heavy handler stalls
+//! neither the connection nor the other handlers.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use futures_util::FutureExt as _;
+use futures_util::future::LocalBoxFuture;
+use slog::{Logger, error, o};
+
+use crate::context::Context as HandlerContext;
+use crate::gateway::{Gateway, Outcome};
+use crate::handler::{Event, Handler, Request};
+use crate::protocol::{ErrorCode, Headers, Json, MessageId, WireError};
+
+/// One message for a handler.
+pub(crate) struct Delivery {
+    pub(crate) id: MessageId,
+    pub(crate) kind: DeliveryKind,
+    pub(crate) headers: Headers,
+    pub(crate) payload: Json,
+    /// Time left until the request's deadline.
+    pub(crate) deadline: Option<Duration>,
+}
+
+pub(crate) enum DeliveryKind {
+    Request { route: String, from: Option<String> },
+    Event { topic: String },
+}
+
+/// Connection changes the handler hears about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lifecycle {
+    Connected,
+    Disconnected,
+}
+
+/// Where the supervisor sends what it receives.
+pub(crate) trait Dispatch {
+    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway);
+    fn lifecycle(&mut self, event: Lifecycle, gateway: &Gateway);
+}
+
+/// Runs a [`Handler`] in handler actors spread over a pool of arbiters.
+pub(crate) struct HandlerPool<H> {
+    handler: Arc<H>,
+    arbiters: Arc<Vec<ArbiterHandle>>,
+    next: usize,
+    log: Logger,
+}
+
+impl<H: Handler> HandlerPool<H> {
+    pub(crate) fn new(handler: Arc<H>, arbiters: Arc<Vec<ArbiterHandle>>, log: Logger) -> Self {
+        Self {
+            handler,
+            arbiters,
+            next: 0,
+            log,
+        }
+    }
+
+    fn arbiter(&mut self) -> ArbiterHandle {
+        self.next = self.next.wrapping_add(1);
+        match self.arbiters.get(self.next % self.arbiters.len().max(1)) {
+            Some(arbiter) => arbiter.clone(),
+            None => Arbiter::current(),
+        }
+    }
+}
+
+impl<H: Handler> Dispatch for HandlerPool<H> {
+    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway) {
+        let handler = self.handler.clone();
+        let gateway = gateway.clone();
+        let log = self.log.clone();
+        self.spawn(Box::new(move || {
+            Box::pin(async move {
+                let id = delivery.id.clone();
+                let settle_to = gateway.clone();
+                let outcome = run_delivery(handler, delivery, gateway, log).await;
+                settle_to.settle(id, outcome);
+            })
+        }));
+    }
+
+    fn lifecycle(&mut self, event: Lifecycle, _gateway: &Gateway) {
+        let handler = self.handler.clone();
+        self.spawn(Box::new(move || {
+            Box::pin(async move {
+                match event {
+                    Lifecycle::Connected => handler.on_connect().await,
+                    Lifecycle::Disconnected => handler.on_disconnect().await,
+                }
+            })
+        }));
+    }
+}
+
+/// Work for a handler actor: made on the pool thread, so the future itself
+/// need not be `Send`.
+type Task = Box<dyn FnOnce() -> LocalBoxFuture<'static, ()> + Send>;
+
+impl<H: Handler> HandlerPool<H> {
+    fn spawn(&mut self, task: Task) {
+        let arbiter = self.arbiter();
+        HandlerActor::start_in_arbiter(&arbiter, move |_| HandlerActor { task: Some(task) });
+    }
+}
+
+/// Lives for one message: runs its task to the end, then stops.
+struct HandlerActor {
+    task: Option<Task>,
+}
+
+impl Actor for HandlerActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Self::Context) {
+        let Some(task) = self.task.take() else {
+            ctx.stop();
+            return;
+        };
+        ctx.spawn(task().into_actor(self).map(|(), _act, ctx| ctx.stop()));
+    }
+}
+
+/// Runs one delivery to its outcome: deadline enforced (the handler's future
+/// is dropped, so cancelled, when it passes), panics caught and reported.
+async fn run_delivery<H: Handler>(
+    handler: Arc<H>,
+    delivery: Delivery,
+    gateway: Gateway,
+    log: Logger,
+) -> Outcome {
+    let Delivery {
+        id,
+        kind,
+        headers,
+        payload,
+        deadline,
+    } = delivery;
+    let trace_id = headers.trace_id().map(str::to_owned);
+    let (name, is_request) = match &kind {
+        DeliveryKind::Request { route, .. } => (route.clone(), true),
+        DeliveryKind::Event { topic } => (topic.clone(), false),
+    };
+    let log = log.new(o!(
+        "message_id" => id.to_string(),
+        if is_request { "route" } else { "topic" } => name.clone(),
+        "trace_id" => trace_id.clone().unwrap_or_default(),
+    ));
+    let ctx = HandlerContext::new(
+        id.clone(),
+        name,
+        headers.clone(),
+        deadline,
+        log.clone(),
+        gateway,
+    );
+    let work = async {
+        match kind {
+            DeliveryKind::Request { route, from } => {
+                let request = Request {
+                    id: id.clone(),
+                    route,
+                    from,
+                    headers,
+                    payload,
+                };
+                match handler.handle(&ctx, request).await {
+                    Ok(json) => Outcome::Reply(json),
+                    Err(e) => Outcome::Failed(e.into_wire()),
+                }
+            }
+            DeliveryKind::Event { topic } => {
+                let event = Event {
+                    id: id.clone(),
+                    topic,
+                    headers,
+                    payload,
+                };
+                if let Err(e) = handler.on_event(&ctx, event).await {
+                    error!(ctx.log(), "event handler failed"; "code" => %e.code(), "error" => e.message());
+                }
+                Outcome::EventDone
+            }
+        }
+    };
+    let guarded = AssertUnwindSafe(work).catch_unwind();
+    let result = match deadline {
+        Some(left) => match tokio::time::timeout(left, guarded).await {
+            Ok(result) => result,
+            Err(_) => {
+                error!(log, "deadline passed: handler cancelled"; "deadline_ms" => left.as_millis() as u64);
+                return if is_request {
+                    Outcome::Failed(WireError::new(
+                        ErrorCode::Timeout,
+                        "the handler did not finish before the deadline",
+                    ))
+                } else {
+                    Outcome::EventDone
+                };
+            }
+        },
+        None => guarded.await,
+    };
+    match result {
+        Ok(outcome) => outcome,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "non-string panic payload".to_owned());
+            error!(log, "handler panicked"; "panic" => &message);
+            if is_request {
+                Outcome::Failed(WireError::new(
+                    ErrorCode::HandlerError,
+                    "the handler failed unexpectedly (panic)",
+                ))
+            } else {
+                Outcome::EventDone
+            }
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! Opening the websocket: TLS set-up, Basic auth, frame limits.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_codec::Framed;
+use awc::BoxedSocket;
+use awc::error::WsClientError;
+use awc::ws::Codec;
+use base64::Engine as _;
+
+use crate::config::Credentials;
+
+/// A connection that could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectError {
+    /// The gateway answered the handshake with 401 or 403.
+    #[error("gateway refused the credentials (HTTP {0}); check MS_USERNAME and MS_PASSWORD")]
+    Refused(u16),
+    /// Anything else: unreachable, TLS, timeout, bad answer.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Why the TLS configuration could not be built.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum TlsSetupError {
+    #[error("cannot read CA file {path}: {reason}")]
+    CaFile { path: String, reason: String },
+}
+
+/// Installs ring as rustls' crypto provider once per process: with both ring
+/// and aws-lc in a dependency tree rustls cannot choose, and awc would panic.
+pub(crate) fn install_crypto_provider() {
+    // an error means a provider is installed already, which is what we want
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// The TLS client configuration: the web PKI roots plus an optional CA file.
+pub(crate) fn tls_config(
+    ca_file: Option<&Path>,
+) -> Result<Arc<rustls::ClientConfig>, TlsSetupError> {
+    install_crypto_provider();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        use rustls_pki_types::pem::PemObject as _;
+        let shown = path.display().to_string();
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| {
+            TlsSetupError::CaFile {
+                path: shown.clone(),
+                reason: e.to_string(),
+            }
+        })?;
+        let mut added = 0;
+        for cert in certs {
+            let cert = cert.map_err(|e| TlsSetupError::CaFile {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+            roots.add(cert).map_err(|e| TlsSetupError::CaFile {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(TlsSetupError::CaFile {
+                path: shown,
+                reason: "no certificate in the file".to_owned(),
+            });
+        }
+    }
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // websockets are HTTP/1.1 upgrades
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// An awc client for the gateway, with TCP_NODELAY-friendly defaults and TLS.
+pub(crate) fn client(tls: Arc<rustls::ClientConfig>, timeout: Duration) -> awc::Client {
+    let connector = awc::Connector::new()
+        .rustls_0_23(tls)
+        .timeout(timeout)
+        .handshake_timeout(timeout);
+    awc::Client::builder()
+        .connector(connector)
+        .timeout(timeout)
+        .disable_redirects()
+        .finish()
+}
+
+/// The `Authorization` header value for Basic auth.
+pub(crate) fn basic_auth(credentials: &Credentials) -> String {
+    let raw = format!("{}:{}", credentials.username, credentials.password.expose());
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(raw)
+    )
+}
+
+/// Opens the websocket. The caller applies its own timeout.
+pub(crate) async fn open(
+    client: &awc::Client,
+    url: &str,
+    authorization: Option<&str>,
+    max_frame_bytes: usize,
+) -> Result<Framed<BoxedSocket, Codec>, ConnectError> {
+    let mut request = client.ws(url).max_frame_size(max_frame_bytes);
+    if let Some(value) = authorization {
+        request = request.set_header(awc::http::header::AUTHORIZATION, value);
+    }
+    match request.connect().await {
+        Ok((_response, framed)) => Ok(framed),
+        Err(WsClientError::InvalidResponseStatus(status))
+            if status.as_u16() == 401 || status.as_u16() == 403 =>
+        {
+            Err(ConnectError::Refused(status.as_u16()))
+        }
+        Err(WsClientError::InvalidResponseStatus(status)) => Err(ConnectError::Failed(format!(
+            "gateway answered the upgrade with HTTP {status}"
+        ))),
+        // awc's errors never contain the request headers, so no credential leaks here
+        Err(e) => Err(ConnectError::Failed(e.to_string())),
+    }
+}

@@ -1,0 +1,276 @@
+//! What a service author writes: a [`Handler`], and the types it sees.
+
+use std::fmt;
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::context::Context;
+use crate::protocol::{ErrorCode, Headers, Json, MessageId, WireError};
+
+/// A service: its name, what it serves, and how it answers.
+///
+/// The runtime calls [`Handler::handle`] once per request (and
+/// [`Handler::on_event`] once per event), each in a freshly spawned handler
+/// actor on a pool of threads, many at once (up to `max_in_flight`).
+///
+/// Bounds: the handler is shared by all those calls through an `Arc`, so it
+/// must be `Send + Sync + 'static`; keep mutable state behind a `Mutex` or an
+/// atomic. The futures it returns run on the thread that spawned them and
+/// need not be `Send`.
+///
+/// ```
+/// use ms_runtime::{Context, Handler, HandlerError, Request};
+/// use ms_runtime::protocol::Json;
+///
+/// struct Echo;
+///
+/// impl Handler for Echo {
+///     fn name(&self) -> &str { "echo" }
+///     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+///     async fn handle(&self, ctx: &Context, request: Request) -> Result<Json, HandlerError> {
+///         slog::debug!(ctx.log(), "echoing"; "bytes" => request.payload.len());
+///         Ok(request.payload)
+///     }
+/// }
+/// ```
+pub trait Handler: Send + Sync + 'static {
+    /// The service name requests are addressed to (overridden by `MS_SERVICE_NAME`).
+    fn name(&self) -> &str;
+
+    /// The service's own version, announced in `hello`.
+    fn version(&self) -> &str {
+        "0.0.0"
+    }
+
+    /// Routes this service answers; the gateway refuses others with `unknown_route`.
+    fn routes(&self) -> Vec<String>;
+
+    /// Event topics this service subscribes to.
+    fn topics(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Answers one request. The `Ok` payload becomes the `reply`; an `Err`
+    /// becomes an `error` frame with the error's code and message.
+    fn handle(
+        &self,
+        ctx: &Context,
+        request: Request,
+    ) -> impl Future<Output = Result<Json, HandlerError>>;
+
+    /// Handles one event. The event is acknowledged once this returns,
+    /// whatever it returns (an error is logged), so it is not redelivered.
+    fn on_event(
+        &self,
+        ctx: &Context,
+        event: Event,
+    ) -> impl Future<Output = Result<(), HandlerError>> {
+        let _ = event;
+        async move {
+            slog::warn!(
+                ctx.log(),
+                "event received but the handler does not handle events"
+            );
+            Ok(())
+        }
+    }
+
+    /// Runs once before the first connection.
+    fn on_start(&self) -> impl Future<Output = ()> {
+        async {}
+    }
+
+    /// Runs after each connection is welcomed by the gateway.
+    fn on_connect(&self) -> impl Future<Output = ()> {
+        async {}
+    }
+
+    /// Runs after each connection is lost.
+    fn on_disconnect(&self) -> impl Future<Output = ()> {
+        async {}
+    }
+
+    /// Runs once after the service stopped taking work, before it exits.
+    fn on_stop(&self) -> impl Future<Output = ()> {
+        async {}
+    }
+}
+
+/// A request as a handler sees it: payload resolved (claim checks fetched).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Request {
+    /// The request's id.
+    pub id: MessageId,
+    /// The route called.
+    pub route: String,
+    /// Who called: "service/instance" or "http", as the gateway says.
+    pub from: Option<String>,
+    /// The request's headers.
+    pub headers: Headers,
+    /// The payload, unparsed.
+    pub payload: Json,
+}
+
+impl Request {
+    /// Parses the payload into `T`.
+    ///
+    /// # Errors
+    /// A `bad_request` [`HandlerError`] with serde's message, naming the route.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, HandlerError> {
+        self.payload.parse().map_err(|e| {
+            HandlerError::bad_request(format!(
+                "payload of route `{}` does not fit: {e}",
+                self.route
+            ))
+        })
+    }
+}
+
+/// An event as a handler sees it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Event {
+    /// The event's id.
+    pub id: MessageId,
+    /// The topic it was published on.
+    pub topic: String,
+    /// The event's headers.
+    pub headers: Headers,
+    /// The payload, unparsed.
+    pub payload: Json,
+}
+
+impl Event {
+    /// Parses the payload into `T`.
+    ///
+    /// # Errors
+    /// A `bad_request` [`HandlerError`] with serde's message, naming the topic.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, HandlerError> {
+        self.payload.parse().map_err(|e| {
+            HandlerError::bad_request(format!(
+                "payload of topic `{}` does not fit: {e}",
+                self.topic
+            ))
+        })
+    }
+}
+
+/// A handler's failure, as the caller will see it: a protocol error code, a
+/// message, and whether retrying may help.
+///
+/// ```
+/// use ms_runtime::HandlerError;
+/// use ms_runtime::protocol::ErrorCode;
+///
+/// let e = HandlerError::new("page 7 is unreadable");
+/// assert_eq!(e.code(), &ErrorCode::HandlerError);
+/// assert!(!e.is_retryable());
+/// assert!(HandlerError::overloaded("model busy").is_retryable());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandlerError {
+    error: WireError,
+}
+
+impl HandlerError {
+    /// A `handler_error`: the request was understood but could not be served.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self::with_code(ErrorCode::HandlerError, message)
+    }
+
+    /// An error with any protocol code; `retryable` follows the code.
+    pub fn with_code(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            error: WireError::new(code, message),
+        }
+    }
+
+    /// A `bad_request`: the payload is not what the route takes.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::with_code(ErrorCode::BadRequest, message)
+    }
+
+    /// An `overloaded` (retryable): try again later or elsewhere.
+    pub fn overloaded(message: impl Into<String>) -> Self {
+        Self::with_code(ErrorCode::Overloaded, message)
+    }
+
+    /// An `internal` (retryable): something broke that is not the caller's fault.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::with_code(ErrorCode::Internal, message)
+    }
+
+    /// A `timeout` (retryable).
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::with_code(ErrorCode::Timeout, message)
+    }
+
+    /// The same error with `retryable` set explicitly.
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.error.retryable = retryable;
+        self
+    }
+
+    /// The protocol code.
+    pub fn code(&self) -> &ErrorCode {
+        &self.error.code
+    }
+
+    /// The message the caller sees.
+    pub fn message(&self) -> &str {
+        &self.error.message
+    }
+
+    /// Whether the caller may try again.
+    pub fn is_retryable(&self) -> bool {
+        self.error.retryable
+    }
+
+    /// The error object sent on the wire.
+    pub fn into_wire(self) -> WireError {
+        self.error
+    }
+
+    /// Wraps a reply payload: `Ok(Json)` from any serialisable value.
+    ///
+    /// # Errors
+    /// An `internal` error when the value cannot be serialised.
+    pub fn reply<T: Serialize + ?Sized>(value: &T) -> Result<Json, Self> {
+        Json::from_value(value)
+            .map_err(|e| Self::internal(format!("reply could not be serialised: {e}")))
+    }
+}
+
+impl From<WireError> for HandlerError {
+    fn from(error: WireError) -> Self {
+        Self { error }
+    }
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for HandlerError {}
+
+impl From<serde_json::Error> for HandlerError {
+    fn from(e: serde_json::Error) -> Self {
+        Self::internal(format!("json: {e}"))
+    }
+}
+
+impl From<crate::gateway::CallError> for HandlerError {
+    /// A failed call to another service fails this handler with the same code
+    /// when the other side answered, or `internal` when the call never got an answer.
+    fn from(e: crate::gateway::CallError) -> Self {
+        match e {
+            crate::gateway::CallError::Remote(wire) => Self { error: wire },
+            other => Self::with_code(other.code(), other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,206 @@
+//! `run()`: builds the actor system from a `Config` and a `Handler`, serves
+//! until SIGINT/SIGTERM, then shuts down without losing what it holds.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::{Addr, Arbiter};
+use slog::{Logger, info};
+
+use crate::config::Config;
+use crate::dispatch::{Dispatch, HandlerPool};
+use crate::error::Error;
+use crate::gateway::{self, Gateway, Supervisor};
+use crate::handler::Handler;
+use crate::logging::{self, LogSettings, LogSink};
+use crate::protocol::Hello;
+
+/// Runs a service until SIGINT or SIGTERM: connects to the gateway, serves
+/// every request with `handler`, then shuts down gracefully (in-flight
+/// handlers finish within `Tuning::shutdown_grace`, unfinished requests are
+/// handed back to the gateway, unacknowledged frames flushed, logs flushed,
+/// close 1001).
+///
+/// It creates its own actix system; call it from `main`, not from inside a
+/// runtime (use [`Service::start`] there).
+///
+/// # Errors
+/// [`Error`] when the service cannot start (TLS set-up, logging).
+///
+/// ```no_run
+/// use ms_runtime::{Config, Context, Handler, HandlerError, Request};
+/// use ms_runtime::protocol::Json;
+///
+/// struct Echo;
+///
+/// impl Handler for Echo {
+///     fn name(&self) -> &str { "echo" }
+///     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+///     async fn handle(&self, _ctx: &Context, request: Request) -> Result<Json, HandlerError> {
+///         Ok(request.payload)
+///     }
+/// }
+///
+/// fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     ms_runtime::run(Config::from_env()?, Echo)?;
+///     Ok(())
+/// }
+/// ```
+pub fn run<H: Handler>(config: Config, handler: H) -> Result<(), Error> {
+    let system = actix_rt::System::new();
+    system.block_on(async move {
+        let service = Service::start(config, handler).await?;
+        shutdown_signal().await;
+        service.shutdown().await;
+        Ok(())
+    })
+}
+
+/// Waits for SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        // no handler can be installed: never resolve rather than stop at once
+        if actix_rt::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match actix_rt::signal::unix::signal(actix_rt::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+/// A running service, started inside an actix system.
+///
+/// ```no_run
+/// # use ms_runtime::{Config, Context, Handler, HandlerError, Request, Service};
+/// # use ms_runtime::protocol::Json;
+/// # struct Echo;
+/// # impl Handler for Echo {
+/// #     fn name(&self) -> &str { "echo" }
+/// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+/// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+/// # }
+/// # async fn demo() -> Result<(), ms_runtime::Error> {
+/// let service = Service::start(Config::from_env()?, Echo).await?;
+/// service.gateway().wait_connected(std::time::Duration::from_secs(5)).await;
+/// // ... serve ...
+/// service.shutdown().await;
+/// # Ok(()) }
+/// ```
+pub struct Service {
+    gateway: Gateway,
+    supervisor: Addr<Supervisor>,
+    arbiters: Vec<Arbiter>,
+    on_stop: Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>,
+    grace: Duration,
+    log: Logger,
+    sink: Option<LogSink>,
+}
+
+impl std::fmt::Debug for Service {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("gateway", &self.gateway)
+            .finish()
+    }
+}
+
+impl Service {
+    /// Starts the log sink, runs `on_start`, starts the handler threads and
+    /// the supervisor, and returns at once; the connection is made in the
+    /// background (watch it with [`Gateway::wait_connected`]).
+    ///
+    /// # Errors
+    /// [`Error::NoSystem`] outside an actix system; [`Error::Tls`] when the
+    /// CA file cannot be used.
+    pub async fn start<H: Handler>(config: Config, handler: H) -> Result<Self, Error> {
+        let name = config
+            .service_name
+            .clone()
+            .unwrap_or_else(|| handler.name().to_owned());
+        let sink = logging::init(LogSettings::from_config(&config, &name)).ok();
+        let logger = |component: &str| match &sink {
+            Some(sink) => sink.logger(component),
+            None => Logger::root(slog::Discard, slog::o!()),
+        };
+        let log = logger("ms_runtime");
+        let handler = Arc::new(handler);
+        let hello = Hello {
+            service: name,
+            instance: config.instance_id.clone(),
+            routes: handler.routes(),
+            topics: handler.topics(),
+            max_in_flight: config.max_in_flight,
+            version: handler.version().to_owned(),
+        };
+        let threads = config.tuning.handler_threads.max(1);
+        if actix_rt::System::try_current().is_none() {
+            return Err(Error::NoSystem);
+        }
+        handler.on_start().await;
+        let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
+        let handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect::<Vec<_>>());
+        let dispatch: Box<dyn Dispatch> = Box::new(HandlerPool::new(
+            handler.clone(),
+            handles,
+            logger("handler"),
+        ));
+        let (supervisor, gateway) =
+            match gateway::start(&config, hello, logger("gateway"), dispatch) {
+                Ok(started) => started,
+                Err(e) => {
+                    for arbiter in &arbiters {
+                        arbiter.stop();
+                    }
+                    return Err(e);
+                }
+            };
+        info!(log, "service started";
+            "gateway" => config.gateway_url.as_str(), "handler_threads" => threads,
+            "max_in_flight" => config.max_in_flight);
+        let stopping = handler.clone();
+        Ok(Self {
+            gateway,
+            supervisor,
+            arbiters,
+            on_stop: Box::new(move || Box::pin(async move { stopping.on_stop().await })),
+            grace: config.tuning.shutdown_grace,
+            log,
+            sink,
+        })
+    }
+
+    /// The connection to the gateway.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// Stops taking new work, lets in-flight handlers finish within the
+    /// grace period, hands unfinished requests back to the gateway, flushes
+    /// unacknowledged frames, closes with 1001, runs `on_stop`, stops the
+    /// handler threads and flushes the logs.
+    pub async fn shutdown(self) {
+        gateway::stop(&self.supervisor, self.grace).await;
+        (self.on_stop)().await;
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+        info!(self.log, "service stopped");
+        if let Some(sink) = &self.sink {
+            // logs are best effort at exit: a slow output must not hang shutdown
+            let _ = sink.flush(Duration::from_secs(5));
+        }
+    }
+}
