@@ -155,7 +155,7 @@ impl GatewayProcess {
     /// # Panics
     /// When the binary is missing or does not report its address.
     pub fn start(bind: SocketAddr) -> Self {
-        let mut child = Command::new(gateway_binary())
+        let mut child = Command::new(workspace_binary("ms-gateway", "ms_gateway"))
             .args([
                 "--bind",
                 &bind.to_string(),
@@ -204,22 +204,27 @@ impl Drop for GatewayProcess {
     }
 }
 
-/// The `ms-gateway` binary next to the test executables, built if missing.
-fn gateway_binary() -> PathBuf {
+/// A binary of this workspace, next to the test executables; built first if
+/// missing (a plain `cargo test -p ms_tests` does not build other packages'
+/// binaries).
+///
+/// # Panics
+/// When it cannot be found or built.
+pub fn workspace_binary(name: &str, package: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/debug/deps/<test> -> target/debug/ms-gateway
+    // target/debug/deps/<test> -> target/debug/<name>
     let dir = exe
         .parent()
         .and_then(|deps| deps.parent())
         .map(PathBuf::from)
         .expect("target directory");
-    let binary = dir.join("ms-gateway");
+    let binary = dir.join(name);
     if !binary.exists() {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
-            .args(["build", "-p", "ms_gateway", "--bin", "ms-gateway"])
+            .args(["build", "-p", package, "--bin", name])
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building ms-gateway failed");
+        assert!(status.success(), "building {name} failed");
     }
     binary
 }

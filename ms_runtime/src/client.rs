@@ -140,7 +140,7 @@ impl GatewayClient {
     pub fn connect(config: &Config, registration: Registration) -> Result<Self, Error> {
         let name = config.service_name.clone().unwrap_or(registration.service);
         let log = match logging::init(LogSettings::from_config(config, &name)) {
-            Ok(sink) => sink.logger("gateway"),
+            Ok(sink) => sink.service_logger(&name, &config.instance_id, "gateway"),
             Err(_) => slog::Logger::root(slog::Discard, slog::o!()),
         };
         let hello = Hello {

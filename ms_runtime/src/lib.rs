@@ -50,8 +50,16 @@ mod gateway;
 mod handler;
 pub mod logging;
 pub mod protocol;
+#[cfg(feature = "s3")]
+pub mod s3;
 mod secret;
 mod service;
+
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
+
+pub use ms_macros::ms_service;
 
 pub use client::{GatewayClient, Received, Registration};
 pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning};

@@ -132,13 +132,13 @@ impl Service {
             .unwrap_or_else(|| handler.name().to_owned());
         let sink = logging::init(LogSettings::from_config(&config, &name)).ok();
         let logger = |component: &str| match &sink {
-            Some(sink) => sink.logger(component),
+            Some(sink) => sink.service_logger(&name, &config.instance_id, component),
             None => Logger::root(slog::Discard, slog::o!()),
         };
         let log = logger("ms_runtime");
         let handler = Arc::new(handler);
         let hello = Hello {
-            service: name,
+            service: name.clone(),
             instance: config.instance_id.clone(),
             routes: handler.routes(),
             topics: handler.topics(),

@@ -4,12 +4,12 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix::io::{SinkWrite, WriteHandler};
 use actix::prelude::*;
 use actix_codec::Framed;
 use awc::BoxedSocket;
 use awc::error::WsProtocolError;
 use awc::ws::{CloseCode, CloseReason, Codec, Frame, Message as WsMessage};
+use futures_util::SinkExt as _;
 use futures_util::stream::{self, SplitSink, StreamExt};
 use slog::{Logger, debug, error, info, warn};
 use tokio::sync::{oneshot, watch};
@@ -53,7 +53,8 @@ pub(crate) struct SupervisorSettings {
 
 /// One open websocket.
 struct Connection {
-    sink: SinkWrite<WsMessage, WsSink>,
+    /// Frames to the writer task; dropping it closes the socket.
+    out: tokio::sync::mpsc::UnboundedSender<WsMessage>,
     generation: u64,
     stream: SpawnHandle,
     /// Set by `welcome`: (session, heartbeat, frame limit).
@@ -245,7 +246,7 @@ impl Supervisor {
         let stream = ctx.add_stream(events);
         let now = Instant::now();
         self.conn = Some(Connection {
-            sink: SinkWrite::new(sink, ctx),
+            out: spawn_writer(sink),
             generation,
             stream,
             welcome: None,
@@ -298,11 +299,11 @@ impl Supervisor {
     }
 
     fn lose_connection(&mut self, reason: &str, ctx: &mut Context<Self>) {
-        let Some(mut conn) = self.conn.take() else {
+        let Some(conn) = self.conn.take() else {
             return;
         };
         ctx.cancel_future(conn.stream);
-        conn.sink.close();
+        // dropping `conn.out` ends the writer task, which closes the socket
         let was_welcomed = conn.welcome.is_some();
         if conn.opened_at.elapsed() >= self.settings.tuning.healthy_after {
             self.backoff.reset();
@@ -330,8 +331,8 @@ impl Supervisor {
             return false;
         };
         conn.last_sent = Instant::now();
-        conn.sink
-            .write(WsMessage::Text(text.to_owned().into()))
+        conn.out
+            .send(WsMessage::Text(text.to_owned().into()))
             .is_ok()
     }
 
@@ -426,9 +427,8 @@ impl Supervisor {
                         self.set_state(ConnectionState::Refused {
                             reason: report.error.code.to_string(),
                         });
-                        if let Some(mut conn) = self.conn.take() {
+                        if let Some(conn) = self.conn.take() {
                             ctx.cancel_future(conn.stream);
-                            conn.sink.close();
                         }
                         self.retry_after(delay, ctx);
                     }
@@ -691,7 +691,7 @@ impl Supervisor {
                 self.lose_connection("no traffic for 3 heartbeat intervals", ctx);
             } else if now.duration_since(conn.last_sent) >= heartbeat {
                 conn.last_sent = now;
-                let _ = conn.sink.write(WsMessage::Ping(bytes::Bytes::new()));
+                let _ = conn.out.send(WsMessage::Ping(bytes::Bytes::new()));
             }
         }
         self.check_drain(ctx);
@@ -724,12 +724,11 @@ impl Supervisor {
             warn!(self.log, "closing with unacknowledged frames"; "count" => self.outbox.len());
         }
         self.stopping = true;
-        if let Some(mut conn) = self.conn.take() {
-            let _ = conn.sink.write(WsMessage::Close(Some(CloseReason {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.out.send(WsMessage::Close(Some(CloseReason {
                 code: CloseCode::Away,
                 description: Some("service shutting down".to_owned()),
             })));
-            conn.sink.close();
         }
         info!(self.log, "disconnected from the gateway (shutdown)"; "handed_back" => self.held.len());
         self.set_state(ConnectionState::Stopped);
@@ -801,7 +800,7 @@ impl StreamHandler<StreamEvent> for Supervisor {
                 self.write_envelope(&crate::protocol::DecodeError::binary_frame().to_envelope());
             }
             Incoming::Ping(bytes) => {
-                let _ = conn.sink.write(WsMessage::Pong(bytes));
+                let _ = conn.out.send(WsMessage::Pong(bytes));
             }
             Incoming::Pong | Incoming::Partial => {}
             Incoming::Close => self.lose_connection("gateway sent close", ctx),
@@ -814,17 +813,6 @@ impl StreamHandler<StreamEvent> for Supervisor {
 
     fn finished(&mut self, _ctx: &mut Self::Context) {
         // each connection's stream ends with StreamEvent::Ended; the actor lives on
-    }
-}
-
-impl WriteHandler<WsProtocolError> for Supervisor {
-    fn error(&mut self, err: WsProtocolError, _ctx: &mut Self::Context) -> Running {
-        warn!(self.log, "websocket write failed"; "error" => %err);
-        Running::Continue
-    }
-
-    fn finished(&mut self, _ctx: &mut Self::Context) {
-        // the sink of a lost connection closed; the actor lives on
     }
 }
 
@@ -902,4 +890,29 @@ impl Handler<Shutdown> for Supervisor {
         });
         self.check_drain(ctx);
     }
+}
+
+/// Writes frames in order on its own task: each burst is fed to the socket
+/// and flushed once. Ends, closing the socket, when the sender is dropped or
+/// a write fails (the read side then reports the lost connection).
+fn spawn_writer(mut sink: WsSink) -> tokio::sync::mpsc::UnboundedSender<WsMessage> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<WsMessage>();
+    actix_rt::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            let closing = matches!(message, WsMessage::Close(_));
+            if sink.feed(message).await.is_err() {
+                return;
+            }
+            while let Ok(more) = rx.try_recv() {
+                if sink.feed(more).await.is_err() {
+                    return;
+                }
+            }
+            if sink.flush().await.is_err() || closing {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    tx
 }

@@ -148,7 +148,10 @@ pub(crate) struct SinkShared {
     dropped: Arc<AtomicU64>,
     /// `service` and `instance`, for records that bypass slog (the `log` bridge).
     pub(crate) root_fields: Vec<(slog::Key, FieldValue)>,
+    /// The logger every other derives from; it carries no fields itself.
     root: slog::Logger,
+    service: String,
+    instance: String,
 }
 
 impl std::fmt::Debug for LogSink {
@@ -211,7 +214,9 @@ impl LogSink {
                 filter,
                 dropped,
                 root_fields,
-                root: slog::Logger::root(capture, o!("service" => service, "instance" => instance)),
+                root: slog::Logger::root(capture, o!()),
+                service,
+                instance,
             }
         });
         Ok(Self { inner })
@@ -219,7 +224,17 @@ impl LogSink {
 
     /// A logger for one component of the service (`component` field).
     pub fn logger(&self, component: &str) -> slog::Logger {
-        self.inner.root.new(o!("component" => component.to_owned()))
+        self.service_logger(&self.inner.service, &self.inner.instance, component)
+    }
+
+    /// A logger for a component of another service sharing this process's
+    /// sink (several services in one process, as in tests and demos).
+    pub fn service_logger(&self, service: &str, instance: &str, component: &str) -> slog::Logger {
+        self.inner.root.new(o!(
+            "service" => service.to_owned(),
+            "instance" => instance.to_owned(),
+            "component" => component.to_owned(),
+        ))
     }
 
     /// Records dropped so far because the queue was full.
