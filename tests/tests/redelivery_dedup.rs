@@ -8,12 +8,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ms_runtime::protocol::{Body, Envelope, Headers, Json, MessageId, Payload, Request, decode, encode};
+use ms_runtime::protocol::{
+    Body, Envelope, Headers, Json, MessageId, Payload, Request, decode, encode,
+};
 use ms_runtime::{Config, Context, Handler, HandlerError, Service};
 use ms_tests::fast_tuning;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
 
 struct Counted {
     runs: Arc<AtomicUsize>,
@@ -26,7 +28,11 @@ impl Handler for Counted {
     fn routes(&self) -> Vec<String> {
         vec!["echo".into()]
     }
-    async fn handle(&self, _ctx: &Context, request: ms_runtime::Request) -> Result<Json, HandlerError> {
+    async fn handle(
+        &self,
+        _ctx: &Context,
+        request: ms_runtime::Request,
+    ) -> Result<Json, HandlerError> {
         self.runs.fetch_add(1, Ordering::SeqCst);
         Ok(request.payload)
     }
@@ -53,16 +59,27 @@ async fn accept(listener: &TcpListener, session: &str) -> Peer {
         .await
         .expect("the service did not connect within 10 s")
         .expect("accept");
-    let mut peer = tokio_tungstenite::accept_async(socket).await.expect("websocket handshake");
+    let mut peer = tokio_tungstenite::accept_async(socket)
+        .await
+        .expect("websocket handshake");
     let hello = next_envelope(&mut peer).await;
-    assert!(matches!(hello.body, Body::Hello(_)), "first frame must be hello: {hello:?}");
-    let welcome = format!(r#"{{"v":1,"kind":"welcome","id":"w-{session}","session":"{session}","heartbeat_ms":5000}}"#);
-    peer.send(Message::text(welcome)).await.expect("send welcome");
+    assert!(
+        matches!(hello.body, Body::Hello(_)),
+        "first frame must be hello: {hello:?}"
+    );
+    let welcome = format!(
+        r#"{{"v":1,"kind":"welcome","id":"w-{session}","session":"{session}","heartbeat_ms":5000}}"#
+    );
+    peer.send(Message::text(welcome))
+        .await
+        .expect("send welcome");
     peer
 }
 
 async fn send(peer: &mut Peer, envelope: &Envelope) {
-    peer.send(Message::text(encode(envelope).expect("encodes"))).await.expect("send");
+    peer.send(Message::text(encode(envelope).expect("encodes")))
+        .await
+        .expect("send");
 }
 
 /// Reads frames until a reply to `request`, skipping acks.
@@ -72,7 +89,10 @@ async fn reply_to(peer: &mut Peer, request: &MessageId) -> Envelope {
         if envelope.correlation_id() == Some(request) {
             return envelope;
         }
-        assert!(matches!(envelope.body, Body::Ack(_)), "unexpected frame {envelope:?}");
+        assert!(
+            matches!(envelope.body, Body::Ack(_)),
+            "unexpected frame {envelope:?}"
+        );
     }
 }
 
@@ -96,16 +116,28 @@ async fn lost_replies_are_resent_and_redeliveries_answered_from_memory() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("ws://{}/v1/ws", listener.local_addr().unwrap());
     let runs = Arc::new(AtomicUsize::new(0));
-    let config = Config::builder().gateway_url(url).log_level("critical").tuning(fast_tuning()).build().unwrap();
-    let service = Service::start(config, Counted { runs: runs.clone() }).await.unwrap();
+    let config = Config::builder()
+        .gateway_url(url)
+        .log_level("critical")
+        .tuning(fast_tuning())
+        .build()
+        .unwrap();
+    let service = Service::start(config, Counted { runs: runs.clone() })
+        .await
+        .unwrap();
 
     // first session: deliver r1, take the reply, drop the connection without acking it
     let mut peer = accept(&listener, "s1").await;
     let r1 = request("r1", 1);
     send(&mut peer, &r1).await;
     let reply = reply_to(&mut peer, &r1.id).await;
-    let Body::Reply(body) = &reply.body else { panic!("expected a reply, got {reply:?}") };
-    assert_eq!(body.payload, Payload::Inline(Json::from_text("41").unwrap()));
+    let Body::Reply(body) = &reply.body else {
+        panic!("expected a reply, got {reply:?}")
+    };
+    assert_eq!(
+        body.payload,
+        Payload::Inline(Json::from_text("41").unwrap())
+    );
     drop(peer);
 
     // second session: the unacked reply comes again, same id
@@ -117,7 +149,11 @@ async fn lost_replies_are_resent_and_redeliveries_answered_from_memory() {
     send(&mut peer, &request("r1", 2)).await;
     let remembered = reply_to(&mut peer, &r1.id).await;
     assert_eq!(remembered.id, reply.id);
-    assert_eq!(runs.load(Ordering::SeqCst), 1, "the handler ran twice for one request id");
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the handler ran twice for one request id"
+    );
 
     // once acked, the reply is not sent again after a reconnect
     send(&mut peer, &Envelope::ack(vec![reply.id.clone()])).await;
@@ -136,7 +172,11 @@ async fn lost_replies_are_resent_and_redeliveries_answered_from_memory() {
         if frame.correlation_id() == Some(&r3.id) {
             break;
         }
-        assert_eq!(frame.correlation_id(), Some(&r2.id), "unexpected frame {frame:?}");
+        assert_eq!(
+            frame.correlation_id(),
+            Some(&r2.id),
+            "unexpected frame {frame:?}"
+        );
     }
     assert_eq!(runs.load(Ordering::SeqCst), 3);
     // without a connection the shutdown does not wait to flush unacked replies
