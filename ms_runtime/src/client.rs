@@ -100,32 +100,48 @@ struct RawChannel {
 }
 
 impl Dispatch for RawChannel {
-    fn deliver(&mut self, delivery: Delivery, _gateway: &Gateway) {
-        let Delivery {
-            id,
-            kind,
-            headers,
-            payload,
-            deadline: _,
-        } = delivery;
-        let received = match kind {
-            DeliveryKind::Request { route, from } => Received::Request(Request {
+    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway) {
+        let tx = self.tx.clone();
+        let gateway = gateway.clone();
+        // a claim check is fetched first: on this thread, without blocking the supervisor
+        actix_rt::spawn(async move {
+            let Delivery {
                 id,
-                route,
-                from,
+                kind,
                 headers,
                 payload,
-            }),
-            DeliveryKind::Event { topic } => Received::Event(Event {
-                id,
-                topic,
-                headers,
-                payload,
-            }),
-        };
-        // a dropped receiver means the client is gone: the message stays
-        // unsettled and the gateway redelivers it after the close
-        let _ = self.tx.send(received);
+                deadline: _,
+            } = delivery;
+            let payload = match crate::claim_check::incoming(gateway.s3(), payload).await {
+                Ok(json) => json,
+                Err(error) => {
+                    let outcome = match kind {
+                        DeliveryKind::Request { .. } => Outcome::Failed(error),
+                        DeliveryKind::Event { .. } => Outcome::EventDone,
+                    };
+                    gateway.settle(id, outcome);
+                    return;
+                }
+            };
+            let received = match kind {
+                DeliveryKind::Request { route, from } => Received::Request(Request {
+                    id,
+                    route,
+                    from,
+                    headers,
+                    payload,
+                }),
+                DeliveryKind::Event { topic } => Received::Event(Event {
+                    id,
+                    topic,
+                    headers,
+                    payload,
+                }),
+            };
+            // a dropped receiver means the client is gone: the message stays
+            // unsettled and the gateway redelivers it after the close
+            let _ = tx.send(received);
+        });
     }
 
     fn lifecycle(&mut self, _event: Lifecycle, _gateway: &Gateway) {}
@@ -151,9 +167,10 @@ impl GatewayClient {
             max_in_flight: config.max_in_flight,
             version: registration.version,
         };
+        let storage = gateway::open_storage(config, &log)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (supervisor, gateway) =
-            gateway::start(config, hello, log, Box::new(RawChannel { tx }))?;
+            gateway::start(config, hello, log, Box::new(RawChannel { tx }), storage)?;
         Ok(Self {
             gateway,
             supervisor,
@@ -177,10 +194,18 @@ impl GatewayClient {
         self.incoming.lock().await.recv().await
     }
 
-    /// Settles a request with a reply.
+    /// Settles a request with a reply (sent by claim check when it is big and
+    /// S3 is configured).
     pub fn reply(&self, request: &Request, payload: Json) {
-        self.gateway
-            .settle(request.id.clone(), Outcome::Reply(payload));
+        let gateway = self.gateway.clone();
+        let id = request.id.clone();
+        actix_rt::spawn(async move {
+            let outcome = match crate::claim_check::outgoing(gateway.claims(), payload).await {
+                Ok(payload) => Outcome::Reply(payload),
+                Err(error) => Outcome::Failed(error),
+            };
+            gateway.settle(id, outcome);
+        });
     }
 
     /// Settles a request with an error.

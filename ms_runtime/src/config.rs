@@ -20,6 +20,8 @@ use crate::secret::Secret;
 pub const DEFAULT_GATEWAY_URL: &str = "ws://127.0.0.1:8080/v1/ws";
 /// Path of the service endpoint, added to a gateway URL that has none.
 pub const DEFAULT_GATEWAY_PATH: &str = "/v1/ws";
+/// Payloads bigger than this (JSON bytes) travel by claim check when S3 is configured.
+pub const DEFAULT_CLAIM_CHECK_THRESHOLD: u64 = 1024 * 1024;
 /// Default bound on requests a service handles at once.
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 64;
 /// Region used for S3 when none is configured; S3-compatible stores ignore it.
@@ -57,6 +59,8 @@ settings! {
     S3_SECRET_ACCESS_KEY = "MS_S3_SECRET_ACCESS_KEY", "s3.secret_access_key", true;
     LOG_LEVEL = "MS_LOG_LEVEL", "log_level", false;
     LOG_FORMAT = "MS_LOG_FORMAT", "log_format", false;
+    CLAIM_THRESHOLD = "MS_CLAIM_CHECK_THRESHOLD", "claim_check_threshold", false;
+    CLAIM_BUCKET = "MS_CLAIM_CHECK_BUCKET", "claim_check_bucket", false;
 }
 
 /// The variable naming the optional TOML file.
@@ -273,6 +277,11 @@ pub struct Config {
     pub log_filter: LogFilter,
     /// Log line format.
     pub log_format: LogFormat,
+    /// Payloads over this many JSON bytes go through S3 as a claim check
+    /// (`payload_ref`) when S3 is configured.
+    pub claim_check_threshold: u64,
+    /// Bucket for claim checks; `None` uses the S3 default bucket.
+    pub claim_check_bucket: Option<String>,
     /// Timings and bounds of the runtime.
     pub tuning: Tuning,
 }
@@ -436,6 +445,16 @@ impl ConfigBuilder {
         self.set(&LOG_LEVEL, filter)
     }
 
+    /// Claim-check threshold in bytes (`MS_CLAIM_CHECK_THRESHOLD`).
+    pub fn claim_check_threshold(self, bytes: u64) -> Self {
+        self.set(&CLAIM_THRESHOLD, bytes.to_string())
+    }
+
+    /// Claim-check bucket (`MS_CLAIM_CHECK_BUCKET`).
+    pub fn claim_check_bucket(self, bucket: impl Into<String>) -> Self {
+        self.set(&CLAIM_BUCKET, bucket)
+    }
+
     /// Log format, `term` or `json` (`MS_LOG_FORMAT`).
     pub fn log_format(self, format: impl Into<String>) -> Self {
         self.set(&LOG_FORMAT, format)
@@ -567,6 +586,18 @@ impl Layers {
                     .parse()
                     .map_err(|_| self.invalid(&LOG_FORMAT, "term or json"))?,
             },
+            claim_check_threshold: match self.get(&CLAIM_THRESHOLD) {
+                None => DEFAULT_CLAIM_CHECK_THRESHOLD,
+                Some((text, _)) => text
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n >= 1024)
+                    .ok_or_else(|| {
+                        self.invalid(&CLAIM_THRESHOLD, "a number of bytes, at least 1024")
+                    })?,
+            },
+            claim_check_bucket: self.bucket(&CLAIM_BUCKET)?,
             tuning: Tuning::default(),
         })
     }
@@ -668,6 +699,24 @@ impl Layers {
         Ok(Some(text.to_owned()))
     }
 
+    /// An optional bucket name: 3 to 63 of `a-z 0-9 . -`.
+    fn bucket(&self, setting: &Setting) -> Result<Option<String>, ConfigError> {
+        let Some((name, _)) = self.get(setting) else {
+            return Ok(None);
+        };
+        let ok = (3..=63).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'));
+        if !ok {
+            return Err(self.invalid(
+                setting,
+                "a bucket name of 3 to 63 characters from a-z, 0-9, '.', '-'",
+            ));
+        }
+        Ok(Some(name.to_owned()))
+    }
+
     fn s3(&self) -> Result<Option<S3Config>, ConfigError> {
         let any = [
             &S3_ENDPOINT,
@@ -705,22 +754,7 @@ impl Layers {
         if region.is_empty() {
             return Err(self.invalid(&S3_REGION, "a region name such as us-east-1"));
         }
-        let bucket = match self.get(&S3_BUCKET) {
-            None => None,
-            Some((name, _)) => {
-                let ok = (3..=63).contains(&name.len())
-                    && name.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-')
-                    });
-                if !ok {
-                    return Err(self.invalid(
-                        &S3_BUCKET,
-                        "a bucket name of 3 to 63 characters from a-z, 0-9, '.', '-'",
-                    ));
-                }
-                Some(name.to_owned())
-            }
-        };
+        let bucket = self.bucket(&S3_BUCKET)?;
         let (access_key_id, secret_access_key) =
             match (self.get(&S3_ACCESS_KEY_ID), self.get(&S3_SECRET_ACCESS_KEY)) {
                 (None, None) => (None, None),

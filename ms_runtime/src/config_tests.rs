@@ -42,6 +42,8 @@ fn defaults_without_any_variable() {
     assert_eq!(c.s3, None);
     assert_eq!(c.log_filter, LogFilter::default());
     assert_eq!(c.log_format, LogFormat::Term);
+    assert_eq!(c.claim_check_threshold, DEFAULT_CLAIM_CHECK_THRESHOLD);
+    assert_eq!(c.claim_check_bucket, None);
 }
 
 #[test]
@@ -61,6 +63,8 @@ fn every_variable_is_read_from_the_environment() {
         ("MS_S3_SECRET_ACCESS_KEY", "SK"),
         ("MS_LOG_LEVEL", "debug,awc=warn"),
         ("MS_LOG_FORMAT", "json"),
+        ("MS_CLAIM_CHECK_THRESHOLD", "2097152"),
+        ("MS_CLAIM_CHECK_BUCKET", "claims"),
         ("UNRELATED", "ignored"),
     ])
     .unwrap();
@@ -86,6 +90,8 @@ fn every_variable_is_read_from_the_environment() {
     assert_eq!(c.log_filter.level_for("awc::ws"), LogLevel::Warning);
     assert_eq!(c.log_filter.default_level(), LogLevel::Debug);
     assert_eq!(c.log_format, LogFormat::Json);
+    assert_eq!(c.claim_check_threshold, 2 * 1024 * 1024);
+    assert_eq!(c.claim_check_bucket.as_deref(), Some("claims"));
 }
 
 #[test]
@@ -219,6 +225,9 @@ fn each_invalid_value_names_its_variable() {
         ("MS_S3_BUCKET", "ab"),
         ("MS_LOG_LEVEL", "loud"),
         ("MS_LOG_FORMAT", "xml"),
+        ("MS_CLAIM_CHECK_THRESHOLD", "12"),
+        ("MS_CLAIM_CHECK_THRESHOLD", "big"),
+        ("MS_CLAIM_CHECK_BUCKET", "No_Such"),
     ];
     for (var, value) in cases {
         let err = vars(&[(var, value)]).unwrap_err();

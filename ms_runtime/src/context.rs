@@ -102,6 +102,11 @@ impl Context {
         &self.gateway
     }
 
+    /// The service's S3 store, when `MS_S3_*` configures one.
+    pub fn s3(&self) -> Option<&crate::s3::S3> {
+        self.gateway.s3()
+    }
+
     /// Calls `route` of `service` with a typed payload and waits for a typed
     /// reply, within this message's remaining deadline (or the default request
     /// timeout when it has none).

@@ -14,14 +14,15 @@ use slog::{Logger, error, o};
 use crate::context::Context as HandlerContext;
 use crate::gateway::{Gateway, Outcome};
 use crate::handler::{Event, Handler, Request};
-use crate::protocol::{ErrorCode, Headers, Json, MessageId, WireError};
+use crate::protocol::{ErrorCode, Headers, MessageId, Payload, WireError};
 
 /// One message for a handler.
 pub(crate) struct Delivery {
     pub(crate) id: MessageId,
     pub(crate) kind: DeliveryKind,
     pub(crate) headers: Headers,
-    pub(crate) payload: Json,
+    /// Inline, or a claim check resolved before the handler runs.
+    pub(crate) payload: Payload,
     /// Time left until the request's deadline.
     pub(crate) deadline: Option<Duration>,
 }
@@ -158,9 +159,21 @@ async fn run_delivery<H: Handler>(
         headers.clone(),
         deadline,
         log.clone(),
-        gateway,
+        gateway.clone(),
     );
     let work = async {
+        // a claim check is fetched and verified before the handler sees it
+        let payload = match crate::claim_check::incoming(gateway.s3(), payload).await {
+            Ok(json) => json,
+            Err(error) => {
+                error!(ctx.log(), "payload unavailable"; "code" => %error.code, "error" => &error.message);
+                return if is_request {
+                    Outcome::Failed(error)
+                } else {
+                    Outcome::EventDone
+                };
+            }
+        };
         match kind {
             DeliveryKind::Request { route, from } => {
                 let request = Request {
@@ -171,7 +184,10 @@ async fn run_delivery<H: Handler>(
                     payload,
                 };
                 match handler.handle(&ctx, request).await {
-                    Ok(json) => Outcome::Reply(json),
+                    Ok(json) => match crate::claim_check::outgoing(gateway.claims(), json).await {
+                        Ok(payload) => Outcome::Reply(payload),
+                        Err(error) => Outcome::Failed(error),
+                    },
                     Err(e) => Outcome::Failed(e.into_wire()),
                 }
             }

@@ -26,6 +26,9 @@ pub enum Error {
     /// The TLS configuration could not be built (CA file).
     #[error("TLS set-up failed: {0}")]
     Tls(String),
+    /// The S3 store could not be set up or used.
+    #[error("object storage failed")]
+    S3(#[from] crate::s3::S3Error),
     /// A service was started outside an actix system.
     #[error(
         "a service must be started inside an actix system (use ms_runtime::run, or #[actix_rt::main])"
@@ -54,6 +57,7 @@ impl Error {
             | Self::Config(_)
             | Self::Encode(_)
             | Self::Tls(_)
+            | Self::S3(_)
             | Self::NoSystem => ErrorCode::Internal,
             Self::Encoding(_) => ErrorCode::BadRequest,
         }

@@ -39,6 +39,7 @@
 //! # Ok::<(), ms_runtime::ConfigError>(())
 //! ```
 
+mod claim_check;
 mod client;
 mod clock;
 pub mod config;
@@ -50,7 +51,6 @@ mod gateway;
 mod handler;
 pub mod logging;
 pub mod protocol;
-#[cfg(feature = "s3")]
 pub mod s3;
 mod secret;
 mod service;
@@ -67,5 +67,6 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use gateway::{CallError, ConnectionState, Gateway};
 pub use handler::{Event, Handler, HandlerError, Request};
+pub use s3::{S3, S3Error};
 pub use secret::Secret;
 pub use service::{Service, run, shutdown_signal};

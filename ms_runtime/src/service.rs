@@ -124,7 +124,7 @@ impl Service {
     ///
     /// # Errors
     /// [`Error::NoSystem`] outside an actix system; [`Error::Tls`] when the
-    /// CA file cannot be used.
+    /// CA file cannot be used; [`Error::S3`] when the S3 settings are unusable.
     pub async fn start<H: Handler>(config: Config, handler: H) -> Result<Self, Error> {
         let name = config
             .service_name
@@ -149,6 +149,7 @@ impl Service {
         if actix_rt::System::try_current().is_none() {
             return Err(Error::NoSystem);
         }
+        let storage = gateway::open_storage(&config, &log)?;
         handler.on_start().await;
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect::<Vec<_>>());
@@ -158,7 +159,7 @@ impl Service {
             logger("handler"),
         ));
         let (supervisor, gateway) =
-            match gateway::start(&config, hello, logger("gateway"), dispatch) {
+            match gateway::start(&config, hello, logger("gateway"), dispatch, storage) {
                 Ok(started) => started,
                 Err(e) => {
                     for arbiter in &arbiters {

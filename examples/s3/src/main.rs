@@ -1,6 +1,146 @@
-//! `example-s3`: a command-line tool over the S3 handle (being built; see issue 6).
+//! `example-s3`: a command-line tool over the S3 handle, configured from the
+//! `MS_S3_*` environment only; shows transfers with a progress bar.
+//!
+//! ```text
+//! example-s3 put BUCKET KEY FILE
+//! example-s3 get BUCKET KEY FILE
+//! example-s3 ls BUCKET [PREFIX]
+//! example-s3 rm BUCKET KEY
+//! example-s3 presign BUCKET KEY [SECONDS]
+//! example-s3 mb BUCKET
+//! ```
+//!
+//! Exits 0 on success; on failure prints one line `example-s3: <error>` and
+//! exits 1 (2 for a usage error).
+
+use std::time::Duration;
+
+use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use ms_runtime::Config;
+use ms_runtime::s3::{GetOptions, ListEntry, Progress, PutOptions, S3};
+
+const USAGE: &str = "usage: example-s3 put BUCKET KEY FILE | get BUCKET KEY FILE | ls BUCKET [PREFIX] | rm BUCKET KEY | presign BUCKET KEY [SECONDS] | mb BUCKET";
+
+/// A failure, printed as one line.
+enum Failure {
+    Usage(String),
+    Run(String),
+}
+
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(err: E) -> Self {
+        // One line: the error and its causes.
+        let mut text = err.to_string();
+        let mut cause = err.source();
+        while let Some(c) = cause {
+            text.push_str(": ");
+            text.push_str(&c.to_string());
+            cause = c.source();
+        }
+        Self::Run(text)
+    }
+}
+
+/// A progress bar fed by the handle's progress callback.
+fn bar(len: Option<u64>) -> (ProgressBar, Progress) {
+    let bar = ProgressBar::new(len.unwrap_or(0));
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {bytes_per_sec} {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let feed = bar.clone();
+    let progress = Progress::new(move |p| {
+        if let Some(total) = p.total {
+            feed.set_length(total);
+        }
+        feed.set_position(p.done);
+    });
+    (bar, progress)
+}
+
+async fn run(args: &[String]) -> Result<(), Failure> {
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    let usage = || Failure::Usage(USAGE.to_owned());
+    let command = *words.first().ok_or_else(usage)?;
+    if !matches!(command, "put" | "get" | "ls" | "rm" | "presign" | "mb") {
+        return Err(usage());
+    }
+    let config = Config::from_env()?;
+    let s3_config = config.s3.ok_or_else(|| {
+        Failure::Run(
+            "no S3 configured: set MS_S3_ENDPOINT, MS_S3_ACCESS_KEY_ID and MS_S3_SECRET_ACCESS_KEY"
+                .to_owned(),
+        )
+    })?;
+    let s3 = S3::connect(&s3_config)?;
+    match words[..] {
+        ["put", bucket, key, file] => {
+            let len = std::fs::metadata(file).map(|m| m.len()).ok();
+            let (bar, progress) = bar(len);
+            let uploaded = s3
+                .put_file(bucket, key, file, PutOptions::new().progress(progress))
+                .await;
+            bar.finish_and_clear();
+            let uploaded = uploaded?;
+            println!("uploaded {} bytes to {bucket}/{key}", uploaded.size);
+        }
+        ["get", bucket, key, file] => {
+            let (bar, progress) = bar(None);
+            let size = s3
+                .get_file(bucket, key, file, GetOptions::new().progress(progress))
+                .await;
+            bar.finish_and_clear();
+            println!("downloaded {} bytes to {file}", size?);
+        }
+        ["ls", bucket] | ["ls", bucket, _] => {
+            let prefix = words.get(2).copied().unwrap_or("");
+            let mut entries = s3.list(bucket, prefix, Some("/"));
+            while let Some(entry) = entries.try_next().await? {
+                match entry {
+                    ListEntry::Object(object) => println!("{:>12}  {}", object.size, object.key),
+                    ListEntry::Prefix(prefix) => println!("{:>12}  {prefix}", "PRE"),
+                }
+            }
+        }
+        ["rm", bucket, key] => s3.delete(bucket, key).await?,
+        ["presign", bucket, key] | ["presign", bucket, key, _] => {
+            let seconds = match words.get(3) {
+                None => 3600,
+                Some(text) => text.parse::<u64>().map_err(|_| {
+                    Failure::Usage(format!("SECONDS must be a whole number, found {text:?}"))
+                })?,
+            };
+            println!(
+                "{}",
+                s3.presign_get(bucket, key, Duration::from_secs(seconds))
+                    .await?
+            );
+        }
+        ["mb", bucket] => {
+            if s3.ensure_bucket(bucket).await? {
+                println!("created bucket {bucket}");
+            } else {
+                println!("bucket {bucket} exists");
+            }
+        }
+        _ => return Err(usage()),
+    }
+    Ok(())
+}
 
 fn main() {
-    eprintln!("example-s3 is not built yet");
-    std::process::exit(2);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = actix_rt::System::new().block_on(run(&args));
+    match outcome {
+        Ok(()) => {}
+        Err(Failure::Usage(text)) => {
+            eprintln!("example-s3: {text}");
+            std::process::exit(2);
+        }
+        Err(Failure::Run(text)) => {
+            eprintln!("example-s3: {}", text.replace('\n', " "));
+            std::process::exit(1);
+        }
+    }
 }

@@ -32,6 +32,7 @@ pub(crate) fn start(
     hello: crate::protocol::Hello,
     log: slog::Logger,
     dispatch: Box<dyn crate::dispatch::Dispatch>,
+    storage: Storage,
 ) -> Result<(actix::Addr<Supervisor>, Gateway), crate::Error> {
     if actix_rt::System::try_current().is_none() {
         return Err(crate::Error::NoSystem);
@@ -48,7 +49,63 @@ pub(crate) fn start(
         tuning: config.tuning.clone(),
         tls,
     };
-    Ok(Supervisor::start(settings, log, dispatch))
+    Ok(Supervisor::start(settings, log, dispatch, storage))
+}
+
+/// Connects the S3 store when `config` has one, and sets up claim checks when
+/// a bucket for them is known (`MS_CLAIM_CHECK_BUCKET`, else `MS_S3_BUCKET`).
+/// The claim bucket is created in the background if missing; a store that is
+/// down is logged, not fatal: it may come up after the service.
+pub(crate) fn open_storage(
+    config: &crate::Config,
+    log: &slog::Logger,
+) -> Result<Storage, crate::Error> {
+    let Some(s3_config) = &config.s3 else {
+        return Ok(Storage::default());
+    };
+    let s3 = crate::s3::S3::connect(s3_config)?;
+    let bucket = config
+        .claim_check_bucket
+        .clone()
+        .or_else(|| s3_config.bucket.clone());
+    let claims = match bucket {
+        Some(bucket) => {
+            let (store, log, name) = (s3.clone(), log.clone(), bucket.clone());
+            actix_rt::spawn(async move {
+                match store.ensure_bucket(&name).await {
+                    Ok(true) => slog::info!(log, "claim-check bucket created"; "bucket" => &name),
+                    Ok(false) => {}
+                    Err(e) => {
+                        slog::warn!(log, "claim-check bucket not reachable yet"; "bucket" => &name, "error" => %e)
+                    }
+                }
+            });
+            Some(crate::claim_check::ClaimCheck::new(
+                s3.clone(),
+                bucket,
+                config.claim_check_threshold,
+            ))
+        }
+        None => {
+            slog::info!(
+                log,
+                "claim checks off: set MS_S3_BUCKET or MS_CLAIM_CHECK_BUCKET to send large payloads"
+            );
+            None
+        }
+    };
+    Ok(Storage {
+        s3: Some(s3),
+        claims,
+    })
+}
+
+/// The service's object storage, if configured: the S3 handle, and the claim
+/// check settings when a bucket for them is known.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Storage {
+    pub(crate) s3: Option<crate::s3::S3>,
+    pub(crate) claims: Option<crate::claim_check::ClaimCheck>,
 }
 
 /// Asks the supervisor to shut down (see [`Shutdown`]) and waits until it has
@@ -115,9 +172,6 @@ pub enum CallError {
         /// The limit.
         limit: u64,
     },
-    /// The reply came as a claim check and no S3 store is configured to fetch it.
-    #[error("the reply is a claim check (payload_ref) and no S3 store is configured")]
-    ClaimCheckUnavailable,
     /// The payload could not be encoded or the reply decoded.
     #[error("payload does not fit: {0}")]
     Payload(String),
@@ -135,7 +189,7 @@ impl CallError {
             Self::Overloaded => ErrorCode::Overloaded,
             Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
             Self::Payload(_) => ErrorCode::BadRequest,
-            Self::ClaimCheckUnavailable | Self::Stopped => ErrorCode::Internal,
+            Self::Stopped => ErrorCode::Internal,
         }
     }
 }
@@ -168,7 +222,7 @@ impl Message for Publish {
 #[derive(Debug)]
 pub(crate) enum Outcome {
     /// A request answered.
-    Reply(Json),
+    Reply(Payload),
     /// A request failed.
     Failed(WireError),
     /// An event handled (whatever the handler returned).
@@ -210,6 +264,7 @@ struct GatewayInner {
     settle: Recipient<Settle>,
     state: watch::Receiver<ConnectionState>,
     request_timeout: Duration,
+    storage: Storage,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -225,6 +280,7 @@ impl Gateway {
         addr: &actix::Addr<A>,
         state: watch::Receiver<ConnectionState>,
         request_timeout: Duration,
+        storage: Storage,
     ) -> Self
     where
         A: actix::Actor<Context = actix::Context<A>>
@@ -241,8 +297,18 @@ impl Gateway {
                 settle: addr.clone().recipient(),
                 state,
                 request_timeout,
+                storage,
             }),
         }
+    }
+
+    pub(crate) fn claims(&self) -> Option<&crate::claim_check::ClaimCheck> {
+        self.inner.storage.claims.as_ref()
+    }
+
+    /// The S3 store, when the service has one configured.
+    pub fn s3(&self) -> Option<&crate::s3::S3> {
+        self.inner.storage.s3.as_ref()
     }
 
     /// True while the gateway has welcomed this service (the seed's `check_status`).
@@ -290,8 +356,10 @@ impl Gateway {
                 crate::clock::unix_ms().saturating_add(timeout.as_millis() as u64),
             );
         }
-        let envelope =
-            Envelope::request(service, route, Payload::Inline(payload)).with_headers(headers);
+        let payload = crate::claim_check::outgoing(self.claims(), payload)
+            .await
+            .map_err(CallError::Remote)?;
+        let envelope = Envelope::request(service, route, payload).with_headers(headers);
         let id = envelope.id.clone();
         let (reply, answer) = oneshot::channel();
         self.inner
@@ -299,10 +367,9 @@ impl Gateway {
             .try_send(Call { envelope, reply })
             .map_err(|_| CallError::Stopped)?;
         match tokio::time::timeout(timeout, answer).await {
-            Ok(Ok(result)) => match result? {
-                Payload::Inline(json) => Ok(json),
-                Payload::Ref(_) => Err(CallError::ClaimCheckUnavailable),
-            },
+            Ok(Ok(result)) => crate::claim_check::incoming(self.s3(), result?)
+                .await
+                .map_err(CallError::Remote),
             Ok(Err(_)) => Err(CallError::Stopped),
             Err(_) => {
                 self.inner.forget.do_send(ForgetCall(id));
@@ -323,7 +390,10 @@ impl Gateway {
         payload: Json,
         headers: Headers,
     ) -> Result<(), CallError> {
-        let envelope = Envelope::event(topic, Payload::Inline(payload)).with_headers(headers);
+        let payload = crate::claim_check::outgoing(self.inner.storage.claims.as_ref(), payload)
+            .await
+            .map_err(CallError::Remote)?;
+        let envelope = Envelope::event(topic, payload).with_headers(headers);
         self.send(envelope).await
     }
 

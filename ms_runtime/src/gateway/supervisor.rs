@@ -27,7 +27,7 @@ use crate::clock;
 use crate::config::Tuning;
 use crate::dispatch::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 use crate::protocol::{
-    Body, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, Envelope, ErrorCode, Headers, Hello, Json,
+    Body, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, Envelope, ErrorCode, Headers, Hello,
     MessageId, Payload, WireError, decode_limited, encode,
 };
 
@@ -97,6 +97,8 @@ pub(crate) struct Supervisor {
     held: HashSet<MessageId>,
     /// The trace id of each request in flight, for the settling frame.
     traces: HashMap<MessageId, String>,
+    /// Handed to the `Gateway` handles this actor makes.
+    storage: super::Storage,
     calls: HashMap<MessageId, oneshot::Sender<Result<Payload, CallError>>>,
     acks: Vec<MessageId>,
     ack_timer: Option<SpawnHandle>,
@@ -116,6 +118,7 @@ impl Supervisor {
         log: Logger,
         dispatch: Box<dyn Dispatch>,
         state_tx: watch::Sender<ConnectionState>,
+        storage: super::Storage,
     ) -> Self {
         let t = &settings.tuning;
         Self {
@@ -135,6 +138,7 @@ impl Supervisor {
             in_flight: HashSet::new(),
             held: HashSet::new(),
             traces: HashMap::new(),
+            storage,
             calls: HashMap::new(),
             acks: Vec::new(),
             ack_timer: None,
@@ -148,12 +152,15 @@ impl Supervisor {
         settings: SupervisorSettings,
         log: Logger,
         dispatch: Box<dyn Dispatch>,
+        storage: super::Storage,
     ) -> (Addr<Supervisor>, Gateway) {
         let (state_tx, state_rx) = watch::channel(ConnectionState::Connecting);
         let timeout = settings.tuning.request_timeout;
-        let addr =
-            Supervisor::create(move |_ctx| Supervisor::new(settings, log, dispatch, state_tx));
-        let gateway = Gateway::new(&addr, state_rx, timeout);
+        let actor_storage = storage.clone();
+        let addr = Supervisor::create(move |_ctx| {
+            Supervisor::new(settings, log, dispatch, state_tx, actor_storage)
+        });
+        let gateway = Gateway::new(&addr, state_rx, timeout, storage);
         (addr, gateway)
     }
 
@@ -447,16 +454,11 @@ impl Supervisor {
                     // not acked: the gateway redelivers it elsewhere after we close
                     return;
                 }
-                let Payload::Inline(payload) = event.payload else {
-                    self.queue_ack(id.clone(), ctx);
-                    error!(self.log, "event with a claim check dropped: no S3 store configured"; "event_id" => %id);
-                    return;
-                };
                 self.deliver(
                     id,
                     DeliveryKind::Event { topic: event.topic },
                     headers,
-                    payload,
+                    event.payload,
                     None,
                 );
             }
@@ -557,20 +559,6 @@ impl Supervisor {
             );
             return;
         }
-        let Payload::Inline(payload) = request.payload else {
-            let error = WireError::new(
-                ErrorCode::Internal,
-                "claim check (payload_ref) received but no S3 store is configured",
-            );
-            self.settle_request(
-                id,
-                headers.trace_id().map(str::to_owned),
-                Err(error),
-                false,
-                ctx,
-            );
-            return;
-        };
         if let Some(trace) = headers.trace_id() {
             self.traces.insert(id.clone(), trace.to_owned());
         }
@@ -579,7 +567,7 @@ impl Supervisor {
             route: request.route,
             from: request.from,
         };
-        self.deliver(id, kind, headers, payload, deadline);
+        self.deliver(id, kind, headers, request.payload, deadline);
     }
 
     fn deliver(
@@ -587,7 +575,7 @@ impl Supervisor {
         id: MessageId,
         kind: DeliveryKind,
         headers: Headers,
-        payload: Json,
+        payload: Payload,
         deadline: Option<Duration>,
     ) {
         let Some(gateway) = self.gateway.clone() else {
@@ -610,7 +598,7 @@ impl Supervisor {
         &mut self,
         id: MessageId,
         trace: Option<String>,
-        result: Result<Json, WireError>,
+        result: Result<Payload, WireError>,
         remember: bool,
         ctx: &mut Context<Self>,
     ) {
@@ -620,7 +608,7 @@ impl Supervisor {
             headers.set_trace_id(trace);
         }
         let envelope = match result {
-            Ok(json) => Envelope::reply_to(&id, Payload::Inline(json)),
+            Ok(payload) => Envelope::reply_to(&id, payload),
             Err(error) => Envelope::error(Some(&id), error),
         }
         .with_headers(headers);
@@ -660,10 +648,10 @@ impl Supervisor {
     fn on_settled(&mut self, id: MessageId, outcome: Outcome, ctx: &mut Context<Self>) {
         match outcome {
             Outcome::EventDone => self.queue_ack(id, ctx),
-            Outcome::Reply(json) => {
+            Outcome::Reply(payload) => {
                 if self.in_flight.remove(&id) {
                     let trace = self.traces.remove(&id);
-                    self.settle_request(id, trace, Ok(json), true, ctx);
+                    self.settle_request(id, trace, Ok(payload), true, ctx);
                 }
             }
             Outcome::Failed(error) => {
@@ -754,6 +742,7 @@ impl Actor for Supervisor {
             &ctx.address(),
             self.state_tx.subscribe(),
             self.settings.tuning.request_timeout,
+            self.storage.clone(),
         ));
         ctx.run_interval(TICK, |act, ctx| act.tick(ctx));
         self.connect(ctx);

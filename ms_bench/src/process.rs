@@ -1,0 +1,87 @@
+//! Starting the measured service as a child process, and reading its CPU
+//! time and memory from /proc.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::process::{Child, Command};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Which service is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    /// `example-echo`, built on the framework.
+    Echo,
+    /// The floor in `floor.rs`.
+    Floor,
+}
+
+impl Subject {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Echo => "example-echo",
+            Self::Floor => "floor",
+        }
+    }
+}
+
+/// Starts the service, pointed at `url`, allowed `window` requests in flight.
+pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxError> {
+    let exe = std::env::current_exe()?;
+    let mut command = match subject {
+        Subject::Floor => {
+            let mut c = Command::new(&exe);
+            c.args(["floor", url]);
+            c
+        }
+        Subject::Echo => {
+            let dir = exe
+                .parent()
+                .map(PathBuf::from)
+                .ok_or("no directory for ms-bench")?;
+            let echo = dir.join("example-echo");
+            if !echo.exists() {
+                return Err(format!("{} is missing: build it with the same profile (cargo build --release -p example-echo)", echo.display()).into());
+            }
+            let mut c = Command::new(echo);
+            c.env("MS_GATEWAY_URL", url)
+                .env("MS_MAX_IN_FLIGHT", window.to_string())
+                .env("MS_SERVICE_NAME", "echo")
+                .env("MS_LOG_LEVEL", "warning");
+            c
+        }
+    };
+    command
+        .kill_on_drop(true)
+        .stdout(std::process::Stdio::null());
+    Ok(command.spawn()?)
+}
+
+/// User + system CPU time of a process.
+pub fn cpu_time(pid: u32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // fields after the command name, which is in parentheses and may hold spaces
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // Linux reports in USER_HZ, 100 per second on every mainstream configuration
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// A `VmRSS`/`VmHWM`-style line of /proc/PID/status, in KiB.
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(key))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Resident memory now, KiB.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmRSS:")
+}
+
+/// Peak resident memory, KiB.
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
