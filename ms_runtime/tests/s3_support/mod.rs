@@ -82,8 +82,16 @@ impl Server {
         config_for(&self.endpoint(), SECRET_KEY)
     }
 
+    /// A handle with generous timeouts: on a loaded 2-core CI machine a
+    /// connect to the in-process server can take seconds, and these tests
+    /// are about behaviour, not speed.
     pub fn handle(&self) -> S3 {
-        S3::connect(&self.config()).unwrap()
+        let options = S3Options {
+            connect_timeout: std::time::Duration::from_secs(30),
+            read_timeout: std::time::Duration::from_secs(60),
+            ..S3Options::default()
+        };
+        S3::connect_with(&self.config(), options).unwrap()
     }
 
     pub fn handle_with(&self, options: S3Options) -> S3 {
