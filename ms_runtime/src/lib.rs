@@ -24,6 +24,10 @@
 //!   dedup) and dispatches each message to a freshly spawned handler actor on
 //!   a pool of threads; [`Gateway`] is its handle.
 //! - [`GatewayClient`]: the same machinery under a raw receive loop.
+//! - [`S3`]: the S3 actor's handle (also in [`Context::s3`]); claim checks
+//!   for large payloads ride on it.
+//! - [`ms_service`]: the attribute that writes the `Handler` for an `impl`
+//!   block of typed routes (`docs/macro.md`).
 //!
 //! `docs/runtime.md` draws the actors and says what is guaranteed and what
 //! is not.

@@ -3,30 +3,24 @@
 //! otherwise, with one route `echo` that replies with exactly the request
 //! payload. Benchmarks and tests outside this repository rely on this
 //! behaviour and name: keep them stable.
+//!
+//! Written with `#[ms_service]`: the route takes and returns
+//! `ms_runtime::protocol::Json`, which passes through unparsed, byte for byte.
 
 use std::process::ExitCode;
 
 use ms_runtime::protocol::Json;
-use ms_runtime::{Config, Context, Handler, HandlerError, Request};
+use ms_runtime::{Config, HandlerError, ms_service};
 
 /// Replies with the request's payload, byte for byte.
 struct Echo;
 
-impl Handler for Echo {
-    fn name(&self) -> &str {
-        "echo"
-    }
-
-    fn version(&self) -> &str {
-        env!("CARGO_PKG_VERSION")
-    }
-
-    fn routes(&self) -> Vec<String> {
-        vec!["echo".to_owned()]
-    }
-
-    async fn handle(&self, _ctx: &Context, request: Request) -> Result<Json, HandlerError> {
-        Ok(request.payload)
+#[ms_service(name = "echo")]
+impl Echo {
+    /// The request's payload, unchanged.
+    #[route("echo")]
+    async fn echo(&self, payload: Json) -> Result<Json, HandlerError> {
+        Ok(payload)
     }
 }
 
