@@ -1,16 +1,16 @@
 //! Answers of settled requests, remembered for redeliveries.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::FrameText;
 use crate::protocol::MessageId;
 
 /// The settling frame of each request answered in the last `window`, so a
 /// redelivered request is answered from memory and its handler does not run
 /// twice. Bounded in age, in count and in bytes; the oldest go first.
 pub(crate) struct Dedup {
-    answers: HashMap<MessageId, Arc<str>>,
+    answers: HashMap<MessageId, FrameText>,
     order: VecDeque<(Instant, MessageId)>,
     window: Duration,
     capacity: usize,
@@ -30,7 +30,7 @@ impl Dedup {
         }
     }
 
-    pub(crate) fn remember(&mut self, request: MessageId, answer: Arc<str>, now: Instant) {
+    pub(crate) fn remember(&mut self, request: MessageId, answer: FrameText, now: Instant) {
         self.bytes += answer.len();
         match self.answers.insert(request.clone(), answer) {
             // remembered again: the entry keeps its first place in line
@@ -40,7 +40,7 @@ impl Dedup {
         self.evict(now);
     }
 
-    pub(crate) fn answer(&mut self, request: &MessageId, now: Instant) -> Option<Arc<str>> {
+    pub(crate) fn answer(&mut self, request: &MessageId, now: Instant) -> Option<FrameText> {
         self.evict(now);
         self.answers.get(request).cloned()
     }
@@ -78,7 +78,7 @@ mod tests {
     fn answers_are_remembered_within_the_window() {
         let t0 = Instant::now();
         let mut d = Dedup::new(Duration::from_secs(600), 100, 1 << 20);
-        d.remember(id(1), Arc::from("reply 1"), t0);
+        d.remember(id(1), FrameText::from("reply 1"), t0);
         assert_eq!(
             d.answer(&id(1), t0 + Duration::from_secs(599)).as_deref(),
             Some("reply 1")
@@ -92,16 +92,16 @@ mod tests {
         let t0 = Instant::now();
         let mut d = Dedup::new(Duration::from_secs(600), 3, 1 << 20);
         for n in 0..5 {
-            d.remember(id(n), Arc::from("x"), t0);
+            d.remember(id(n), FrameText::from("x"), t0);
         }
         assert_eq!(d.len(), 3);
         assert_eq!(d.answer(&id(1), t0), None);
         assert!(d.answer(&id(4), t0).is_some());
 
         let mut d = Dedup::new(Duration::from_secs(600), 100, 10);
-        d.remember(id(0), Arc::from("12345"), t0);
-        d.remember(id(1), Arc::from("12345"), t0);
-        d.remember(id(2), Arc::from("12345"), t0);
+        d.remember(id(0), FrameText::from("12345"), t0);
+        d.remember(id(1), FrameText::from("12345"), t0);
+        d.remember(id(2), FrameText::from("12345"), t0);
         assert_eq!(d.answer(&id(0), t0), None);
         assert!(d.answer(&id(2), t0).is_some());
         assert!(d.bytes <= 10);

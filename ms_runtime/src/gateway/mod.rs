@@ -24,6 +24,10 @@ use crate::protocol::{Envelope, ErrorCode, Headers, Json, MessageId, Payload, Wi
 
 pub(crate) use supervisor::{Supervisor, SupervisorSettings};
 
+/// The text of one frame: shared, without copying, by the outbox, the dedup
+/// memory and the socket writer.
+pub(crate) type FrameText = bytestring::ByteString;
+
 /// Starts a supervisor for `hello` as `config` says (URL, credentials, TLS,
 /// tuning), logging to `log`, handing what it receives to `dispatch`.
 /// Must run inside an actix system.

@@ -1,8 +1,8 @@
 //! Frames sent to the gateway and not yet acknowledged.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Arc;
 
+use super::FrameText;
 use crate::protocol::MessageId;
 
 /// Unacknowledged frames in the order they were first sent, to be sent again
@@ -14,7 +14,7 @@ use crate::protocol::MessageId;
 /// dropped (the gateway then redelivers or times out the request).
 pub(crate) struct Outbox {
     order: VecDeque<MessageId>,
-    frames: HashMap<MessageId, Arc<str>>,
+    frames: HashMap<MessageId, FrameText>,
     capacity: usize,
 }
 
@@ -40,7 +40,7 @@ impl Outbox {
     }
 
     /// Keeps a frame that starts new work; refused at the bound.
-    pub(crate) fn push_new(&mut self, id: MessageId, text: Arc<str>) -> Result<(), OutboxFull> {
+    pub(crate) fn push_new(&mut self, id: MessageId, text: FrameText) -> Result<(), OutboxFull> {
         if self.frames.len() >= self.capacity {
             return Err(OutboxFull);
         }
@@ -50,7 +50,7 @@ impl Outbox {
 
     /// Keeps a reply or error; past twice the bound the oldest frame is
     /// dropped and returned so the caller can log it.
-    pub(crate) fn push_settlement(&mut self, id: MessageId, text: Arc<str>) -> Option<MessageId> {
+    pub(crate) fn push_settlement(&mut self, id: MessageId, text: FrameText) -> Option<MessageId> {
         let dropped = if self.frames.len() >= self.capacity.saturating_mul(2) {
             self.pop_oldest()
         } else {
@@ -60,7 +60,7 @@ impl Outbox {
         dropped
     }
 
-    fn insert(&mut self, id: MessageId, text: Arc<str>) {
+    fn insert(&mut self, id: MessageId, text: FrameText) {
         if self.frames.insert(id.clone(), text).is_none() {
             self.order.push_back(id);
         }
@@ -87,7 +87,7 @@ impl Outbox {
     }
 
     /// Every kept frame, oldest first.
-    pub(crate) fn pending(&self) -> impl Iterator<Item = &Arc<str>> {
+    pub(crate) fn pending(&self) -> impl Iterator<Item = &FrameText> {
         self.order.iter().filter_map(|id| self.frames.get(id))
     }
 }
@@ -100,8 +100,8 @@ mod tests {
         MessageId::new(format!("m{n}")).unwrap()
     }
 
-    fn text(n: u32) -> Arc<str> {
-        Arc::from(format!("frame {n}"))
+    fn text(n: u32) -> FrameText {
+        FrameText::from(format!("frame {n}"))
     }
 
     #[test]

@@ -20,7 +20,8 @@ use super::dedup::Dedup;
 use super::frames::{Incoming, Reassembly};
 use super::outbox::Outbox;
 use super::{
-    Call, CallError, ConnectionState, ForgetCall, Gateway, Outcome, Publish, Settle, Shutdown,
+    Call, CallError, ConnectionState, ForgetCall, FrameText, Gateway, Outcome, Publish, Settle,
+    Shutdown,
 };
 use crate::Secret;
 use crate::clock;
@@ -295,7 +296,7 @@ impl Supervisor {
             "resending" => self.outbox.len());
         self.set_state(ConnectionState::Connected { session });
         // everything not acknowledged goes again, same ids, oldest first
-        let pending: Vec<Arc<str>> = self.outbox.pending().cloned().collect();
+        let pending: Vec<FrameText> = self.outbox.pending().cloned().collect();
         for text in pending {
             self.write_text(&text);
         }
@@ -333,19 +334,17 @@ impl Supervisor {
 
     // ---- writing ----------------------------------------------------------
 
-    fn write_text(&mut self, text: &str) -> bool {
+    fn write_text(&mut self, text: &FrameText) -> bool {
         let Some(conn) = self.conn.as_mut() else {
             return false;
         };
         conn.last_sent = Instant::now();
-        conn.out
-            .send(WsMessage::Text(text.to_owned().into()))
-            .is_ok()
+        conn.out.send(WsMessage::Text(text.clone())).is_ok()
     }
 
     fn write_envelope(&mut self, envelope: &Envelope) -> bool {
         match encode(envelope) {
-            Ok(text) => self.write_text(&text),
+            Ok(text) => self.write_text(&FrameText::from(text)),
             Err(e) => {
                 error!(self.log, "frame could not be encoded"; "error" => %e);
                 false
@@ -357,7 +356,7 @@ impl Supervisor {
     fn send_reliably(
         &mut self,
         id: MessageId,
-        text: Arc<str>,
+        text: FrameText,
         is_settlement: bool,
     ) -> Result<(), CallError> {
         let limit = self.max_frame();
@@ -612,8 +611,8 @@ impl Supervisor {
             Err(error) => Envelope::error(Some(&id), error),
         }
         .with_headers(headers);
-        let text: Arc<str> = match encode(&envelope) {
-            Ok(text) => Arc::from(text),
+        let text: FrameText = match encode(&envelope) {
+            Ok(text) => FrameText::from(text),
             Err(e) => {
                 error!(self.log, "answer could not be encoded"; "message_id" => %id, "error" => %e);
                 return;
@@ -631,7 +630,7 @@ impl Supervisor {
             );
             match encode(&Envelope::error(Some(&id), error).with_headers(envelope.headers.clone()))
             {
-                Ok(t) => Arc::from(t),
+                Ok(t) => FrameText::from(t),
                 Err(_) => return,
             }
         } else {
@@ -815,7 +814,7 @@ impl Handler<Call> for Supervisor {
         }
         let id = call.envelope.id.clone();
         let text = match encode(&call.envelope) {
-            Ok(text) => Arc::<str>::from(text),
+            Ok(text) => FrameText::from(text),
             Err(e) => {
                 let _ = call.reply.send(Err(CallError::Payload(e.to_string())));
                 return;
@@ -849,7 +848,7 @@ impl Handler<Publish> for Supervisor {
         }
         let text = encode(&envelope).map_err(|e| CallError::Payload(e.to_string()))?;
         let is_settlement = matches!(envelope.body, Body::Reply(_) | Body::Error(_));
-        self.send_reliably(envelope.id, Arc::from(text), is_settlement)
+        self.send_reliably(envelope.id, FrameText::from(text), is_settlement)
     }
 }
 
