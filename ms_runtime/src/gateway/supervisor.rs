@@ -447,7 +447,7 @@ impl Supervisor {
         }
         let Envelope { id, headers, body } = envelope;
         match body {
-            Body::Request(request) => self.on_request(id, headers, request, ctx),
+            Body::Request(request) => self.on_request(id, headers, request),
             Body::Event(event) => {
                 if self.draining.is_some() {
                     // not acked: the gateway redelivers it elsewhere after we close
@@ -498,13 +498,7 @@ impl Supervisor {
         }
     }
 
-    fn on_request(
-        &mut self,
-        id: MessageId,
-        headers: Headers,
-        request: crate::protocol::Request,
-        ctx: &mut Context<Self>,
-    ) {
+    fn on_request(&mut self, id: MessageId, headers: Headers, request: crate::protocol::Request) {
         let now = Instant::now();
         if let Some(answer) = self.dedup.answer(&id, now) {
             debug!(self.log, "redelivered request answered from memory"; "message_id" => %id);
@@ -539,7 +533,6 @@ impl Supervisor {
                 headers.trace_id().map(str::to_owned),
                 Err(error),
                 remember,
-                ctx,
             );
             return;
         }
@@ -549,13 +542,7 @@ impl Supervisor {
                 ErrorCode::Timeout,
                 "deadline passed before the request was handled",
             );
-            self.settle_request(
-                id,
-                headers.trace_id().map(str::to_owned),
-                Err(error),
-                true,
-                ctx,
-            );
+            self.settle_request(id, headers.trace_id().map(str::to_owned), Err(error), true);
             return;
         }
         if let Some(trace) = headers.trace_id() {
@@ -599,9 +586,7 @@ impl Supervisor {
         trace: Option<String>,
         result: Result<Payload, WireError>,
         remember: bool,
-        ctx: &mut Context<Self>,
     ) {
-        let _ = ctx;
         let mut headers = Headers::new();
         if let Some(trace) = trace {
             headers.set_trace_id(trace);
@@ -650,7 +635,7 @@ impl Supervisor {
             Outcome::Reply(payload) => {
                 if self.in_flight.remove(&id) {
                     let trace = self.traces.remove(&id);
-                    self.settle_request(id, trace, Ok(payload), true, ctx);
+                    self.settle_request(id, trace, Ok(payload), true);
                 }
             }
             Outcome::Failed(error) => {
@@ -659,7 +644,7 @@ impl Supervisor {
                     // timeouts and overloads are not the request's fault: a redelivery may run it
                     let remember =
                         !matches!(error.code, ErrorCode::Timeout | ErrorCode::Overloaded);
-                    self.settle_request(id, trace, Err(error), remember, ctx);
+                    self.settle_request(id, trace, Err(error), remember);
                 }
             }
         }
