@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ms_gateway::{Gateway, GatewayConfig, RunningGateway, User};
-use ms_runtime::{Config, Tuning};
+use ms_runtime::Config;
 
 /// The user every test service connects as.
 pub const USER: &str = "svc";
@@ -37,20 +37,7 @@ pub fn start_gateway_with(adjust: impl FnOnce(&mut GatewayConfig)) -> RunningGat
     Gateway::start(config).expect("the test gateway starts")
 }
 
-/// Timings short enough for tests: reconnects within 0.2 s, refused
-/// credentials retried after about a second.
-pub fn fast_tuning() -> Tuning {
-    Tuning {
-        reconnect_initial: Duration::from_millis(200),
-        reconnect_max: Duration::from_secs(1),
-        auth_retry_initial: Duration::from_millis(1500),
-        auth_retry_max: Duration::from_secs(3),
-        connect_timeout: Duration::from_secs(3),
-        shutdown_grace: Duration::from_secs(5),
-        handler_threads: 2,
-        ..Tuning::default()
-    }
-}
+pub use ms_runtime::testing::fast_tuning;
 
 /// A service config pointing at `ws_url` with the test user.
 ///

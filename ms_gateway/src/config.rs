@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use ms_runtime::protocol::{DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES};
+use ms_protocol::{DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES};
 
 use crate::auth::{Secret, Users};
 

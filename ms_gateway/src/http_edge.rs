@@ -8,7 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt as _;
-use ms_runtime::protocol::{Envelope, ErrorCode, Headers, Json, Payload, Request, WireError};
+use ms_protocol::{Envelope, ErrorCode, Headers, Json, Payload, Request, WireError};
 
 use crate::auth::{Principal, Users};
 use crate::hub::{Hub, now_ms};

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ms_runtime::protocol::{Envelope, Headers, Hello, MessageId, Request, WireError, encode};
+use ms_protocol::{Envelope, Headers, Hello, MessageId, Request, WireError, encode};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::router::{CallerId, ConnId, Effect, Outcome, Router, RouterLimits};

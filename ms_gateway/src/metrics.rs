@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use ms_runtime::protocol::ErrorCode;
+use ms_protocol::ErrorCode;
 
 use crate::router::Gauges;
 

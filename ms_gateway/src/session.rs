@@ -8,7 +8,7 @@ use actix_ws::{
     AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, ProtocolError, Session,
 };
 use futures_util::StreamExt as _;
-use ms_runtime::protocol::{
+use ms_protocol::{
     Body, DecodeError, Envelope, ErrorCode, Hello, MessageId, Welcome, WireError, decode_limited,
     encode,
 };

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ms_runtime::protocol::Body;
+use ms_protocol::Body;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_fan_out_and_come_back_until_acked() {
@@ -48,9 +48,9 @@ async fn an_event_from_a_service_is_acked_and_fanned_out() {
     let gateway = start(|_| {});
     let mut listener = connect(&gateway, "listener", "a", 4).await;
     let mut sender = connect(&gateway, "sender", "a", 4).await;
-    let event = ms_runtime::protocol::Envelope::event(
+    let event = ms_protocol::Envelope::event(
         "news",
-        ms_runtime::protocol::Payload::Inline(ms_runtime::protocol::Json::null()),
+        ms_protocol::Payload::Inline(ms_protocol::Json::null()),
     );
     sender.send(&event).await;
     // The sender subscribes to the topic too: its copy may come before the ack.

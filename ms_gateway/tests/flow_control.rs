@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use ms_runtime::protocol::{Body, Envelope};
+use ms_protocol::{Body, Envelope};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn never_more_than_max_in_flight() {

@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use ms_gateway::User;
-use ms_runtime::protocol::{Body, Envelope, ErrorCode, Json, Payload};
+use ms_protocol::{Body, Envelope, ErrorCode, Json, Payload};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hello_is_answered_with_welcome() {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use ms_runtime::protocol::Body;
+use ms_protocol::Body;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invoke_goes_to_the_service_and_the_reply_comes_back() {

@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use futures_util::SinkExt as _;
-use ms_runtime::protocol::{Body, ErrorCode};
+use ms_protocol::{Body, ErrorCode};
 use tokio_tungstenite::tungstenite::Message;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ms_runtime::protocol::{Body, ErrorCode};
+use ms_protocol::{Body, ErrorCode};
 use tokio_tungstenite::tungstenite::Message;
 
 const LIMIT: u64 = 64 * 1024;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use common::*;
 use ms_gateway::TlsFiles;
-use ms_runtime::protocol::{Body, encode};
+use ms_protocol::{Body, encode};
 use tokio_tungstenite::tungstenite::Error as WsError;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::http::HeaderValue;

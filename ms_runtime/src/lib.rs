@@ -54,10 +54,12 @@ mod error;
 mod gateway;
 mod handler;
 pub mod logging;
-pub mod protocol;
+pub use ms_protocol as protocol;
 pub mod s3;
 mod secret;
 mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[doc(hidden)]
 #[path = "macro_support.rs"]

@@ -1,6 +1,6 @@
 //! A request or event the gateway accepted and has not finished with.
 
-use ms_runtime::protocol::Envelope;
+use ms_protocol::Envelope;
 
 use super::{ConnId, Origin};
 

@@ -17,7 +17,7 @@ pub use outcome::{Effect, Outcome};
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use ms_runtime::protocol::{
+use ms_protocol::{
     Body, Envelope, ErrorCode, Event, Headers, Hello, MessageId, Payload, Request, WireError,
 };
 

@@ -1,6 +1,6 @@
 //! What the router asks the I/O layer to do.
 
-use ms_runtime::protocol::{Envelope, Headers, MessageId, Payload, WireError};
+use ms_protocol::{Envelope, Headers, MessageId, Payload, WireError};
 
 use super::{CallerId, ConnId};
 

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use ms_runtime::protocol::{Hello, MessageId};
+use ms_protocol::{Hello, MessageId};
 
 use super::{ConnId, InstanceKey, JobId};
 

@@ -1,4 +1,4 @@
-use ms_runtime::protocol::{
+use ms_protocol::{
     Body, Envelope, ErrorCode, Headers, Hello, Json, MessageId, Payload, Request, WireError,
 };
 

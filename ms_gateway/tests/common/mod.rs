@@ -10,7 +10,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use futures_util::{SinkExt as _, StreamExt as _};
 use ms_gateway::{Gateway, GatewayConfig, RunningGateway, User};
-use ms_runtime::protocol::{Body, Envelope, Hello, Json, MessageId, Payload, decode, encode};
+use ms_protocol::{Body, Envelope, Hello, Json, MessageId, Payload, decode, encode};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;

@@ -217,7 +217,7 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 /// one could be read.
 ///
 /// ```
-/// use ms_runtime::protocol::{decode, DecodeErrorKind, ErrorCode};
+/// use ms_protocol::{decode, DecodeErrorKind, ErrorCode};
 ///
 /// let err = decode(r#"{"v":2,"kind":"ack","id":"a1","ids":[]}"#).unwrap_err();
 /// assert!(matches!(err.kind(), DecodeErrorKind::UnsupportedVersion { .. }));

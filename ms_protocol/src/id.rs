@@ -11,13 +11,13 @@ use super::MAX_ID_BYTES;
 /// rather than carried around.
 ///
 /// ```
-/// use ms_runtime::protocol::MessageId;
+/// use ms_protocol::MessageId;
 ///
 /// let id = MessageId::new("req-1")?;
 /// assert_eq!(id.as_str(), "req-1");
 /// assert!(MessageId::new("").is_err());
 /// assert_eq!(MessageId::random().as_str().len(), 32);
-/// # Ok::<(), ms_runtime::protocol::InvalidId>(())
+/// # Ok::<(), ms_protocol::InvalidId>(())
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MessageId(String);

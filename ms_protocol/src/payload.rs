@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 /// `Json`s are equal when their texts are.
 ///
 /// ```
-/// use ms_runtime::protocol::Json;
+/// use ms_protocol::Json;
 ///
 /// let json = Json::from_value(&serde_json::json!({"page": 3}))?;
 /// assert_eq!(json.as_str(), r#"{"page":3}"#);

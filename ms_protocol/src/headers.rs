@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 /// which [`Headers::validate`] (and so the decoder) checks.
 ///
 /// ```
-/// use ms_runtime::protocol::Headers;
+/// use ms_protocol::Headers;
 ///
 /// let mut headers = Headers::new();
 /// headers.set_trace_id("t-42");

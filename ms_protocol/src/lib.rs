@@ -1,6 +1,6 @@
 //! The wire contract between a service and the gateway, as Rust types.
 //!
-//! Every websocket frame holds one JSON object, the [`Envelope`]. This module
+//! Every websocket frame holds one JSON object, the [`Envelope`]. This crate
 //! turns text into envelopes ([`decode`]) and envelopes into text
 //! ([`encode`]); it does no I/O, so the runtime, the reference gateway and
 //! anyone's tests share one implementation of the rules in `docs/protocol.md`.
@@ -10,7 +10,7 @@
 //! could be read, and builds the `error` frame to answer with.
 //!
 //! ```
-//! use ms_runtime::protocol::{decode, encode, Body, Envelope, Json, Payload};
+//! use ms_protocol::{decode, encode, Body, Envelope, Json, Payload};
 //!
 //! let text = r#"{"v":1,"kind":"request","id":"r1","to":"ocr","route":"extract","payload":{"page":3}}"#;
 //! let envelope = decode(text)?;

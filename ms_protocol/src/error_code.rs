@@ -124,7 +124,7 @@ impl<'de> Deserialize<'de> for ErrorCode {
 /// caller sees, and whether trying again may help.
 ///
 /// ```
-/// use ms_runtime::protocol::{ErrorCode, WireError};
+/// use ms_protocol::{ErrorCode, WireError};
 ///
 /// let e = WireError::new(ErrorCode::Overloaded, "queue full");
 /// assert!(e.retryable);

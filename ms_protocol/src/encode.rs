@@ -19,7 +19,7 @@ pub struct EncodeError(#[source] serde_json::Error);
 /// [`EncodeError`] if serde_json fails, which this crate's types never make it do.
 ///
 /// ```
-/// use ms_runtime::protocol::{encode, Envelope, MessageId};
+/// use ms_protocol::{encode, Envelope, MessageId};
 ///
 /// let ack = Envelope::ack(vec![MessageId::new("r1")?]);
 /// let text = encode(&ack)?;
