@@ -269,7 +269,8 @@ pub struct Config {
     pub instance_id: String,
     /// Most requests handled at once, announced in `hello`.
     pub max_in_flight: u32,
-    /// Extra CA certificate (PEM) trusted for `wss://`, besides the system roots.
+    /// Extra CA certificate (PEM) trusted for `wss://`, besides the built-in
+    /// Mozilla roots (webpki-roots).
     pub tls_ca_file: Option<PathBuf>,
     /// Object storage; `None` when no `MS_S3_*` setting is given.
     pub s3: Option<S3Config>,

@@ -264,6 +264,17 @@ impl From<serde_json::Error> for HandlerError {
     }
 }
 
+impl From<crate::s3::S3Error> for HandlerError {
+    /// A failed storage operation fails the handler with `internal`,
+    /// retryable when the store was unreachable or slow
+    /// ([`S3Error::is_transient`](crate::s3::S3Error::is_transient)), so
+    /// `?` on an S3 call inside a handler does the right thing.
+    fn from(e: crate::s3::S3Error) -> Self {
+        let transient = e.is_transient();
+        Self::internal(format!("storage: {e}")).retryable(transient)
+    }
+}
+
 impl From<crate::gateway::CallError> for HandlerError {
     /// A failed call to another service fails this handler with the same code
     /// when the other side answered, or `internal` when the call never got an answer.

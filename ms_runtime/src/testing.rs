@@ -28,7 +28,7 @@
 //!
 //! # actix_rt::System::new().block_on(async {
 //! let kit = TestKit::start().await?;
-//! let _greeter = kit.serve(Greeter).await?;
+//! kit.serve(Greeter).await?;
 //! let answer: String = kit.call("greeter", "hello", "ada").await?;
 //! assert_eq!(answer, "hello, ada");
 //! # kit.stop().await;
@@ -122,6 +122,7 @@ impl HttpReply {
 pub struct TestKit {
     // Field order is drop order: the caller before the gateway, the gateway
     // before the folder its store writes to.
+    served: std::sync::Mutex<Vec<Service>>,
     caller: Option<Service>,
     gateway: Option<RunningGateway>,
     s3: S3,
@@ -177,6 +178,7 @@ impl TestKit {
         s3.ensure_bucket(BUCKET).await?;
 
         let mut kit = Self {
+            served: std::sync::Mutex::new(Vec::new()),
             caller: None,
             gateway: Some(gateway),
             s3,
@@ -185,7 +187,8 @@ impl TestKit {
             http_url,
             _data: data,
         };
-        kit.caller = Some(kit.serve(Caller).await?);
+        let caller = kit.config(CALLER)?;
+        kit.caller = Some(kit.start_service(caller, Caller).await?);
         Ok(kit)
     }
 
@@ -220,12 +223,13 @@ impl TestKit {
     }
 
     /// Starts `handler` as a service named by [`Handler::name`] and waits
-    /// until the gateway has welcomed it. Keep the returned [`Service`]
-    /// alive for as long as the test calls it.
+    /// until the gateway has welcomed it. The kit keeps it running until
+    /// [`TestKit::stop`] (a test that stops a service itself starts it with
+    /// [`Service::start`] and [`TestKit::config`]).
     ///
     /// # Errors
     /// [`TestKitError::Service`] or [`TestKitError::NotConnected`].
-    pub async fn serve<H: Handler>(&self, handler: H) -> Result<Service, TestKitError> {
+    pub async fn serve<H: Handler>(&self, handler: H) -> Result<(), TestKitError> {
         let config = self.config(handler.name())?;
         self.serve_with(config, handler).await
     }
@@ -236,6 +240,19 @@ impl TestKit {
     /// # Errors
     /// [`TestKitError::Service`] or [`TestKitError::NotConnected`].
     pub async fn serve_with<H: Handler>(
+        &self,
+        config: Config,
+        handler: H,
+    ) -> Result<(), TestKitError> {
+        let service = self.start_service(config, handler).await?;
+        self.served
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(service);
+        Ok(())
+    }
+
+    async fn start_service<H: Handler>(
         &self,
         config: Config,
         handler: H,
@@ -344,8 +361,17 @@ impl TestKit {
         &self.s3_endpoint
     }
 
-    /// Stops the caller and the gateway, waiting for both.
+    /// Stops the served services, the caller and the gateway, in that
+    /// order, waiting for each.
     pub async fn stop(mut self) {
+        let served = std::mem::take(
+            self.served
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        for service in served.into_iter().rev() {
+            service.shutdown().await;
+        }
         if let Some(caller) = self.caller.take() {
             caller.shutdown().await;
         }

@@ -61,7 +61,7 @@ fn doc(name: &str, text: &str) -> Doc {
 async fn a_served_handler_answers_typed_calls_and_writes_to_the_kits_store()
 -> Result<(), Box<dyn std::error::Error>> {
     let kit = TestKit::start().await?;
-    let _archive = kit.serve(Archive::default()).await?;
+    kit.serve(Archive::default()).await?;
     let key: String = kit.call("archive", "store", &doc("a", "alpha")).await?;
 
     assert_eq!(key, "docs/a.txt");
@@ -75,7 +75,7 @@ async fn a_served_handler_answers_typed_calls_and_writes_to_the_kits_store()
 async fn handler_errors_come_back_with_their_code_over_both_edges()
 -> Result<(), Box<dyn std::error::Error>> {
     let kit = TestKit::start().await?;
-    let _archive = kit.serve(Archive::default()).await?;
+    kit.serve(Archive::default()).await?;
 
     let err = kit
         .call::<_, String>("archive", "store", &doc("", "x"))
@@ -103,7 +103,7 @@ async fn published_events_reach_the_served_handler() -> Result<(), Box<dyn std::
     let kit = TestKit::start().await?;
     let archive = Archive::default();
     let heard = archive.heard.clone();
-    let _archive = kit.serve(archive).await?;
+    kit.serve(archive).await?;
 
     kit.publish("docs.audit", "checked").await?;
     ms_tests::wait_until("the event", std::time::Duration::from_secs(10), || {
@@ -118,7 +118,7 @@ async fn published_events_reach_the_served_handler() -> Result<(), Box<dyn std::
 async fn two_kits_share_nothing() -> Result<(), Box<dyn std::error::Error>> {
     let (one, two) = (TestKit::start().await?, TestKit::start().await?);
     assert_ne!(one.ws_url(), two.ws_url());
-    let _archive = one.serve(Archive::default()).await?;
+    one.serve(Archive::default()).await?;
     let _: String = one.call("archive", "store", &doc("only-one", "1")).await?;
 
     assert!(one.s3().exists(BUCKET, "docs/only-one.txt").await?);

@@ -1,0 +1,469 @@
+//! The scaffold behind `cargo ms new`: checks a service name, renders the
+//! project's files from templates and writes them all or none.
+//!
+//! ```
+//! use cargo_ms::{Dependency, Project};
+//!
+//! let project = Project::new("invoice-ocr", Dependency::Version("0.1".into()))?;
+//! let files = project.files();
+//! assert!(files.iter().any(|f| f.path == "src/lib.rs"));
+//! assert!(files.iter().all(|f| !f.contents.contains("{{")));
+//! # Ok::<(), cargo_ms::ScaffoldError>(())
+//! ```
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Longest service name accepted: a bucket name holds at most 63 bytes.
+pub const MAX_NAME_LEN: usize = 63;
+
+/// Words a package name may not be (Rust keywords and crates every
+/// program links), since the name is also the crate's name.
+const RESERVED: &[&str] = &[
+    "as",
+    "async",
+    "await",
+    "break",
+    "const",
+    "continue",
+    "crate",
+    "dyn",
+    "else",
+    "enum",
+    "extern",
+    "false",
+    "fn",
+    "for",
+    "if",
+    "impl",
+    "in",
+    "let",
+    "loop",
+    "match",
+    "mod",
+    "move",
+    "mut",
+    "pub",
+    "ref",
+    "return",
+    "self",
+    "static",
+    "struct",
+    "super",
+    "trait",
+    "true",
+    "type",
+    "unsafe",
+    "use",
+    "where",
+    "while",
+    "abstract",
+    "become",
+    "box",
+    "do",
+    "final",
+    "macro",
+    "override",
+    "priv",
+    "try",
+    "typeof",
+    "unsized",
+    "virtual",
+    "yield",
+    "gen",
+    "std",
+    "core",
+    "alloc",
+    "proc-macro",
+    "test",
+    "ms-runtime",
+    "ms-macros",
+    "ms-protocol",
+    "ms-gateway",
+];
+
+/// Names the generated code already uses: a service type named like one of
+/// them would not compile.
+const TAKEN_TYPE_NAMES: &[&str] = &[
+    "Greeting",
+    "GreetRequest",
+    "Context",
+    "HandlerError",
+    "PutOptions",
+    "Serialize",
+    "Deserialize",
+    "ExitCode",
+    "TestKit",
+    "ErrorCode",
+];
+
+/// Why a project cannot be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScaffoldError {
+    /// The name breaks a rule; the message says which.
+    #[error("invalid service name `{name}`: {rule}")]
+    InvalidName {
+        /// The name given.
+        name: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// The target directory exists; nothing was written.
+    #[error("`{0}` already exists; choose another name or --path (nothing was written)")]
+    Exists(PathBuf),
+    /// `--ms-path` does not point at an ms_runtime checkout.
+    #[error("--ms-path `{0}` is not an ms_runtime checkout (no ms_runtime/Cargo.toml in it)")]
+    NotACheckout(PathBuf),
+    /// Writing failed; whatever was written has been removed.
+    #[error("cannot write `{path}`: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The cause.
+        source: io::Error,
+    },
+}
+
+/// How the new project depends on `ms_runtime`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dependency {
+    /// A published version requirement, e.g. `0.1`.
+    Version(String),
+    /// A local checkout of this repository (its root directory).
+    Checkout(PathBuf),
+}
+
+impl Dependency {
+    /// A checkout dependency, after checking `root` holds `ms_runtime/`;
+    /// the path is made absolute so the project can live anywhere.
+    ///
+    /// # Errors
+    /// [`ScaffoldError::NotACheckout`].
+    pub fn checkout(root: &Path) -> Result<Self, ScaffoldError> {
+        let root = fs::canonicalize(root).map_err(|_| ScaffoldError::NotACheckout(root.into()))?;
+        if root.join("ms_runtime").join("Cargo.toml").is_file() {
+            Ok(Self::Checkout(root))
+        } else {
+            Err(ScaffoldError::NotACheckout(root))
+        }
+    }
+
+    fn toml(&self, testing: bool) -> String {
+        let features = if testing {
+            r#", features = ["testing"]"#
+        } else {
+            ""
+        };
+        match self {
+            Self::Version(v) => format!(r#"{{ version = "{v}"{features} }}"#),
+            Self::Checkout(root) => {
+                let path = root.join("ms_runtime");
+                // TOML basic strings: escape backslashes and quotes
+                let path = path
+                    .display()
+                    .to_string()
+                    .replace('\\', "\\\\")
+                    .replace('"', "\\\"");
+                format!(r#"{{ path = "{path}"{features} }}"#)
+            }
+        }
+    }
+}
+
+/// One file of a new project: its path relative to the project root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct File {
+    /// Relative path, `/`-separated.
+    pub path: &'static str,
+    /// Full contents.
+    pub contents: String,
+}
+
+/// A service project to be written: a checked name and its dependency.
+#[derive(Debug, Clone)]
+pub struct Project {
+    name: String,
+    dependency: Dependency,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("../templates/Cargo.toml.tmpl")),
+    ("src/lib.rs", include_str!("../templates/lib.rs.tmpl")),
+    ("src/main.rs", include_str!("../templates/main.rs.tmpl")),
+    (
+        "tests/service.rs",
+        include_str!("../templates/test.rs.tmpl"),
+    ),
+    (
+        ".env.example",
+        include_str!("../templates/env.example.tmpl"),
+    ),
+    ("README.md", include_str!("../templates/README.md.tmpl")),
+    ("Dockerfile", include_str!("../templates/Dockerfile.tmpl")),
+    (".gitignore", include_str!("../templates/gitignore.tmpl")),
+];
+
+impl Project {
+    /// A project for service `name`.
+    ///
+    /// # Errors
+    /// [`ScaffoldError::InvalidName`] unless `name` is 3 to 63 of
+    /// `a-z 0-9 -`, starts with a letter, does not end with `-`, has no
+    /// `--` and is not a reserved word: then it works unchanged as package,
+    /// service and bucket name.
+    pub fn new(name: &str, dependency: Dependency) -> Result<Self, ScaffoldError> {
+        validate_name(name)?;
+        Ok(Self {
+            name: name.to_owned(),
+            dependency,
+        })
+    }
+
+    /// The service's (and package's) name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Every file, rendered.
+    pub fn files(&self) -> Vec<File> {
+        let crate_name = self.name.replace('-', "_");
+        let type_name = type_name(&self.name);
+        let ms_runtime = self.dependency.toml(false);
+        let ms_runtime_testing = self.dependency.toml(true);
+        let vars: [(&str, &str); 6] = [
+            ("{{name}}", &self.name),
+            ("{{crate_name}}", &crate_name),
+            ("{{type_name}}", &type_name),
+            ("{{bucket}}", &self.name),
+            ("{{ms_runtime}}", &ms_runtime),
+            ("{{ms_runtime_testing}}", &ms_runtime_testing),
+        ];
+        TEMPLATES
+            .iter()
+            .map(|(path, template)| File {
+                path,
+                contents: vars
+                    .iter()
+                    .fold((*template).to_owned(), |text, (key, value)| {
+                        text.replace(key, value)
+                    }),
+            })
+            .collect()
+    }
+
+    /// Writes the project into `dir`, which must not exist. Files go to a
+    /// temporary sibling first and are moved into place in one rename, so a
+    /// failure leaves nothing behind. With a checkout dependency, the
+    /// checkout's `Cargo.lock` is copied too: the new project builds with
+    /// the dependency versions tested there.
+    ///
+    /// # Errors
+    /// [`ScaffoldError::Exists`] or [`ScaffoldError::Io`].
+    pub fn write(&self, dir: &Path) -> Result<(), ScaffoldError> {
+        if dir.exists() {
+            return Err(ScaffoldError::Exists(dir.to_path_buf()));
+        }
+        let parent = match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fs::create_dir_all(&parent).map_err(|source| ScaffoldError::Io {
+            path: parent.clone(),
+            source,
+        })?;
+        let staging = parent.join(format!(".{}.cargo-ms-{}", self.name, std::process::id()));
+        let result = self.write_all(&staging).and_then(|()| {
+            fs::rename(&staging, dir).map_err(|source| ScaffoldError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        });
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&staging);
+        }
+        result
+    }
+
+    fn write_all(&self, root: &Path) -> Result<(), ScaffoldError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| ScaffoldError::Io { path, source }
+        };
+        for file in self.files() {
+            let path = root.join(file.path);
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir).map_err(io(dir))?;
+            }
+            fs::write(&path, file.contents).map_err(io(&path))?;
+        }
+        if let Dependency::Checkout(checkout) = &self.dependency {
+            let lock = checkout.join("Cargo.lock");
+            if lock.is_file() {
+                let target = root.join("Cargo.lock");
+                fs::copy(&lock, &target).map_err(io(&target))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks `name` against the rules of [`Project::new`].
+///
+/// # Errors
+/// [`ScaffoldError::InvalidName`] naming the first rule broken.
+pub fn validate_name(name: &str) -> Result<(), ScaffoldError> {
+    let fail = |rule| {
+        Err(ScaffoldError::InvalidName {
+            name: name.to_owned(),
+            rule,
+        })
+    };
+    if name.len() < 3 || name.len() > MAX_NAME_LEN {
+        return fail("it must be 3 to 63 characters long");
+    }
+    if !name.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return fail("it must start with a lowercase letter");
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
+        return fail("only lowercase letters, digits and `-` are allowed");
+    }
+    if name.ends_with('-') || name.contains("--") {
+        return fail("`-` must sit between letters or digits");
+    }
+    if RESERVED.contains(&name) {
+        return fail("it is a Rust keyword or a crate every service already uses");
+    }
+    if TAKEN_TYPE_NAMES.contains(&type_name(name).as_str()) {
+        return fail("its type name would clash with a type the generated code uses");
+    }
+    Ok(())
+}
+
+/// `invoice-ocr` -> `InvoiceOcr`: the service type's name.
+pub fn type_name(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|first| first.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_broken(name: &str) -> &'static str {
+        match validate_name(name) {
+            Err(ScaffoldError::InvalidName { rule, .. }) => rule,
+            other => panic!("{name:?} should be refused, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_that_work_as_package_service_and_bucket_are_accepted() {
+        for name in ["ocr", "invoice-ocr", "a1-b2", &"x".repeat(63)] {
+            assert!(validate_name(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn each_naming_rule_is_reported() {
+        assert!(rule_broken("ab").contains("3 to 63"));
+        assert!(rule_broken(&"x".repeat(64)).contains("3 to 63"));
+        assert!(rule_broken("1abc").contains("start with"));
+        assert!(rule_broken("-abc").contains("start with"));
+        assert!(rule_broken("Invoice").contains("start with"));
+        assert!(rule_broken("invoice_ocr").contains("only lowercase"));
+        assert!(rule_broken("inVoice").contains("only lowercase"));
+        assert!(rule_broken("ocr-").contains("between"));
+        assert!(rule_broken("a--b").contains("between"));
+        assert!(rule_broken("std").contains("keyword"));
+        assert!(rule_broken("async").contains("keyword"));
+        assert!(rule_broken("greet-request").contains("clash"));
+        assert!(rule_broken("context").contains("clash"));
+    }
+
+    #[test]
+    fn type_names_are_camel_case() {
+        assert_eq!(type_name("ocr"), "Ocr");
+        assert_eq!(type_name("invoice-ocr-v2"), "InvoiceOcrV2");
+    }
+
+    #[test]
+    fn every_placeholder_is_filled_in_every_file() {
+        let project =
+            Project::new("invoice-ocr", Dependency::Version("0.1".into())).expect("valid name");
+        let files = project.files();
+        assert_eq!(files.len(), TEMPLATES.len());
+        for file in &files {
+            assert!(
+                !file.contents.contains("{{"),
+                "{} keeps a placeholder",
+                file.path
+            );
+        }
+        let lib = &files
+            .iter()
+            .find(|f| f.path == "src/lib.rs")
+            .expect("lib")
+            .contents;
+        assert!(lib.contains(r#"#[ms_service(name = "invoice-ocr")]"#));
+        assert!(lib.contains("impl InvoiceOcr {"));
+        let main = &files
+            .iter()
+            .find(|f| f.path == "src/main.rs")
+            .expect("main")
+            .contents;
+        assert!(main.contains("use invoice_ocr::InvoiceOcr;"));
+    }
+
+    #[test]
+    fn the_dependency_is_a_version_or_an_absolute_checkout_path() {
+        let version = Dependency::Version("0.1".into());
+        assert_eq!(version.toml(false), r#"{ version = "0.1" }"#);
+        assert_eq!(
+            version.toml(true),
+            r#"{ version = "0.1", features = ["testing"] }"#
+        );
+        let checkout = Dependency::Checkout(PathBuf::from("/src/ms \"x\""));
+        assert_eq!(
+            checkout.toml(true),
+            r#"{ path = "/src/ms \"x\"/ms_runtime", features = ["testing"] }"#
+        );
+    }
+
+    #[test]
+    fn env_example_sets_every_variable_the_runtime_documents() {
+        let project = Project::new("ocr", Dependency::Version("0.1".into())).expect("valid");
+        let env = project
+            .files()
+            .into_iter()
+            .find(|f| f.path == ".env.example")
+            .expect("env file")
+            .contents;
+        let documented = include_str!("../../docs/configuration.md");
+        let names: Vec<&str> = documented
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split('`').next())
+            .filter(|n| n.starts_with("MS_"))
+            .collect();
+        assert!(names.len() >= 18, "found only {names:?}");
+        for name in names {
+            assert!(
+                env.contains(&format!("{name}=")),
+                "{name} missing from .env.example"
+            );
+        }
+        assert!(env.contains("MS_CONFIG_FILE="));
+    }
+}
