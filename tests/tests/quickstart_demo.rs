@@ -1,5 +1,6 @@
 //! The README's demo (`cargo run -p example-quickstart -- --once`) starts
-//! its embedded gateway and services, answers its sample requests, and stops
+//! its embedded gateway, S3 store and services, answers its sample requests,
+//! moves a big note by claim check and a dataset through S3, and stops
 //! cleanly.
 
 use std::process::Command;
@@ -25,6 +26,14 @@ fn the_demo_runs_its_tour_and_exits_cleanly() {
         r#"-> 200 {"title":"standup","words":6,"tags":["benchmarks","deployment","finished"]}"#,
         r#"-> 200 {"title":"ideas","words":8,"tags":["payloads","storage","through"]}"#,
         r#"-> 400 {"code":"bad_request""#,
+        // the big note's text went to tagger through S3, and came back tagged
+        r#"-> 200 {"title":"big","words":25280,"tags":["inference","streaming","websocket"]}"#,
+        "claim-check objects in s3://demo/claims/: 0 before, 1 after",
+        // a 16 MiB dataset up, inspected by the service, down again
+        "uploaded s3://demo/datasets/demo.csv: 16777219 bytes",
+        r#"notes/inspect -> 200 {"key":"datasets/demo.csv","bytes":16777219,"lines":737103,"sha256":""#,
+        "downloaded 16777219 bytes",
+        "sha256 matches the upload's",
         "curl -u demo:demo",
         "done: services and gateway stopped cleanly",
     ] {

@@ -216,6 +216,15 @@ pub(crate) async fn ensure_bucket(shared: &Shared, bucket: &str) -> Result<bool,
         Err(S3Error::Other {
             code: Some(code), ..
         }) if code == "BucketAlreadyOwnedByYou" => Ok(false),
+        // Some stores (s3s-fs, older MinIO) answer a concurrent creation
+        // with BucketAlreadyExists; on AWS it means someone else's bucket.
+        // Either way: usable if we can reach it now.
+        Err(e) if matches!(&e, S3Error::Other { code: Some(code), .. } if code == "BucketAlreadyExists") => {
+            match shared.client.head_bucket().bucket(bucket).send().await {
+                Ok(_) => Ok(false),
+                Err(_) => Err(e),
+            }
+        }
         Err(e) => Err(e),
     }
 }
