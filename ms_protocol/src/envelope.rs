@@ -6,6 +6,19 @@ use super::{Headers, MessageId, Payload, WireError};
 ///
 /// The version is implied (this crate speaks version 1 only); the kind is
 /// the variant of [`Body`].
+///
+/// ```
+/// use ms_protocol::{Envelope, Headers, Kind, Payload};
+///
+/// let mut headers = Headers::new();
+/// headers.set_trace_id("t-42");
+/// let request = Envelope::request("ocr", "extract", Payload::inline(&3)?).with_headers(headers);
+/// assert_eq!(request.kind(), Kind::Request);
+///
+/// let reply = Envelope::reply_to(&request.id, Payload::inline("done")?);
+/// assert_eq!(reply.correlation_id(), Some(&request.id));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Envelope {
     /// Unique per sender; acks, replies and the dedup window refer to it.
@@ -17,6 +30,17 @@ pub struct Envelope {
 }
 
 /// The kind of an envelope with the fields that kind carries.
+///
+/// ```
+/// use ms_protocol::{decode, Body};
+///
+/// let frame = r#"{"v":1,"kind":"event","id":"e1","topic":"documents.uploaded","payload":{"key":"a.pdf"}}"#;
+/// match decode(frame)?.body {
+///     Body::Event(event) => assert_eq!(event.topic, "documents.uploaded"),
+///     other => panic!("expected an event, got {:?}", other.kind()),
+/// }
+/// # Ok::<(), ms_protocol::DecodeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     /// Service -> gateway, the first frame of a session.
@@ -36,6 +60,15 @@ pub enum Body {
 }
 
 /// The seven kinds, without their fields.
+///
+/// ```
+/// use ms_protocol::Kind;
+///
+/// assert_eq!(Kind::parse("reply"), Some(Kind::Reply));
+/// assert_eq!(Kind::Ack.as_str(), "ack");
+/// assert_eq!(Kind::parse("ping"), None);
+/// assert!(Kind::ALL.iter().all(|k| Kind::parse(k.as_str()) == Some(*k)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `hello`
@@ -92,6 +125,21 @@ impl fmt::Display for Kind {
 }
 
 /// `hello`: who the service is and what it serves.
+///
+/// ```
+/// use ms_protocol::{encode, Body, Envelope, Hello};
+///
+/// let hello = Envelope::new(Body::Hello(Hello {
+///     service: "ocr".into(),
+///     instance: "i-1".into(),
+///     routes: vec!["extract".into()],
+///     topics: vec![],
+///     max_in_flight: 8,
+///     version: "1.2.0".into(),
+/// }));
+/// assert!(encode(&hello)?.contains(r#""routes":["extract"]"#));
+/// # Ok::<(), ms_protocol::EncodeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hello {
     /// The service name requests are addressed to.
@@ -109,6 +157,17 @@ pub struct Hello {
 }
 
 /// `welcome`: the gateway accepted the session.
+///
+/// ```
+/// use ms_protocol::{decode, Body, DEFAULT_HEARTBEAT_MS};
+///
+/// let frame = decode(r#"{"v":1,"kind":"welcome","id":"w1","session":"s-7","max_frame_bytes":1048576}"#)?;
+/// let Body::Welcome(welcome) = frame.body else { unreachable!() };
+/// assert_eq!(welcome.session, "s-7");
+/// assert_eq!(welcome.max_frame_bytes, 1_048_576);
+/// assert_eq!(welcome.heartbeat_ms, DEFAULT_HEARTBEAT_MS);
+/// # Ok::<(), ms_protocol::DecodeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Welcome {
     /// Gateway-chosen session name, for logs.
@@ -120,6 +179,16 @@ pub struct Welcome {
 }
 
 /// `request`: a call to `route` of service `to`.
+///
+/// ```
+/// use ms_protocol::{Body, Envelope, Payload};
+///
+/// let envelope = Envelope::request("ocr", "extract", Payload::inline(&serde_json::json!({"page": 3}))?);
+/// let Body::Request(request) = &envelope.body else { unreachable!() };
+/// assert_eq!((request.to.as_str(), request.route.as_str()), ("ocr", "extract"));
+/// assert_eq!(request.from, None); // the gateway fills it in
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     /// The service addressed.
@@ -133,6 +202,17 @@ pub struct Request {
 }
 
 /// `reply`: the successful answer to a request.
+///
+/// ```
+/// use ms_protocol::{Body, Envelope, MessageId, Payload};
+///
+/// let request_id = MessageId::new("r1")?;
+/// let envelope = Envelope::reply_to(&request_id, Payload::inline(&["a", "b"])?);
+/// let Body::Reply(reply) = &envelope.body else { unreachable!() };
+/// assert_eq!(reply.correlation_id, request_id);
+/// assert_eq!(reply.payload.as_inline().map(|json| json.as_str()), Some(r#"["a","b"]"#));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     /// The `id` of the request answered.
@@ -142,6 +222,17 @@ pub struct Reply {
 }
 
 /// `error`: a failure, answering the frame named by `correlation_id` if any.
+///
+/// ```
+/// use ms_protocol::{decode, Body, ErrorCode};
+///
+/// let frame = r#"{"v":1,"kind":"error","id":"x1","correlation_id":"r1","error":{"code":"timeout","message":"no reply within 30s"}}"#;
+/// let Body::Error(report) = decode(frame)?.body else { unreachable!() };
+/// assert_eq!(report.correlation_id.as_ref().map(|id| id.as_str()), Some("r1"));
+/// assert_eq!(report.error.code, ErrorCode::Timeout);
+/// assert!(report.error.retryable); // left out, so it follows the code
+/// # Ok::<(), ms_protocol::DecodeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorReport {
     /// The `id` of the request or frame this answers.
@@ -151,6 +242,15 @@ pub struct ErrorReport {
 }
 
 /// `event`: a message to the subscribers of `topic`.
+///
+/// ```
+/// use ms_protocol::{Body, Envelope, Payload};
+///
+/// let envelope = Envelope::event("documents.uploaded", Payload::inline("a.pdf")?);
+/// let Body::Event(event) = &envelope.body else { unreachable!() };
+/// assert_eq!(event.topic, "documents.uploaded");
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// The topic published to.
@@ -160,6 +260,16 @@ pub struct Event {
 }
 
 /// `ack`: ids the receiver has taken responsibility for.
+///
+/// ```
+/// use ms_protocol::{decode, Body};
+///
+/// let frame = decode(r#"{"v":1,"kind":"ack","id":"a1","ids":["r1","r2"]}"#)?;
+/// let Body::Ack(ack) = frame.body else { unreachable!() };
+/// let ids: Vec<&str> = ack.ids.iter().map(|id| id.as_str()).collect();
+/// assert_eq!(ids, ["r1", "r2"]);
+/// # Ok::<(), ms_protocol::DecodeError>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ack {
     /// Acknowledged ids, possibly many in one frame.
@@ -183,6 +293,15 @@ impl Body {
 
 impl Envelope {
     /// An envelope with a fresh random id and no headers.
+    ///
+    /// ```
+    /// use ms_protocol::{Ack, Body, Envelope, Kind};
+    ///
+    /// let envelope = Envelope::new(Body::Ack(Ack { ids: vec![] }));
+    /// assert_eq!(envelope.kind(), Kind::Ack);
+    /// assert!(envelope.headers.is_empty());
+    /// assert_ne!(envelope.id, Envelope::new(envelope.body.clone()).id);
+    /// ```
     pub fn new(body: Body) -> Self {
         Self {
             id: MessageId::random(),
@@ -215,6 +334,17 @@ impl Envelope {
     }
 
     /// An `error`, answering `correlation_id` when given.
+    ///
+    /// ```
+    /// use ms_protocol::{encode, Envelope, ErrorCode, MessageId, WireError};
+    ///
+    /// let request_id = MessageId::new("r1")?;
+    /// let error = WireError::new(ErrorCode::UnknownRoute, "no route `scan`");
+    /// let envelope = Envelope::error(Some(&request_id), error);
+    /// assert_eq!(envelope.correlation_id(), Some(&request_id));
+    /// assert!(encode(&envelope)?.contains(r#""code":"unknown_route""#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn error(correlation_id: Option<&MessageId>, error: WireError) -> Self {
         Self::new(Body::Error(ErrorReport {
             correlation_id: correlation_id.cloned(),
@@ -231,6 +361,15 @@ impl Envelope {
     }
 
     /// An `ack` of `ids`.
+    ///
+    /// ```
+    /// use ms_protocol::{encode, Envelope, MessageId};
+    ///
+    /// let ids = ["r1", "r2"].map(MessageId::new).into_iter().collect::<Result<Vec<_>, _>>()?;
+    /// let ack = Envelope::ack(ids);
+    /// assert!(encode(&ack)?.ends_with(r#""ids":["r1","r2"]}"#));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn ack(ids: Vec<MessageId>) -> Self {
         Self::new(Body::Ack(Ack { ids }))
     }
@@ -242,6 +381,17 @@ impl Envelope {
     }
 
     /// The id of the frame this one answers (`reply` and `error`).
+    ///
+    /// ```
+    /// use ms_protocol::{decode, Envelope, Payload};
+    ///
+    /// let reply = decode(r#"{"v":1,"kind":"reply","id":"p1","correlation_id":"r1","payload":null}"#)?;
+    /// assert_eq!(reply.correlation_id().map(|id| id.as_str()), Some("r1"));
+    ///
+    /// let event = Envelope::event("audit", Payload::inline("checked")?);
+    /// assert_eq!(event.correlation_id(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn correlation_id(&self) -> Option<&MessageId> {
         match &self.body {
             Body::Reply(reply) => Some(&reply.correlation_id),

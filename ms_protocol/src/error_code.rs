@@ -7,6 +7,19 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// The protocol lists eleven codes. A code this version does not know (sent by
 /// a newer peer) is kept as [`ErrorCode::Other`] rather than refused, so an
 /// error always reaches the caller.
+///
+/// ```
+/// use ms_protocol::ErrorCode;
+///
+/// let code = ErrorCode::parse("overloaded");
+/// assert_eq!(code, ErrorCode::Overloaded);
+/// assert!(code.is_retryable_by_default());
+/// assert_eq!(code.http_status(), 503);
+///
+/// let newer = ErrorCode::parse("quota_exceeded");
+/// assert_eq!(newer, ErrorCode::Other("quota_exceeded".into()));
+/// assert_eq!(newer.as_str(), "quota_exceeded");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -164,6 +177,14 @@ impl<'de> Deserialize<'de> for WireError {
 
 impl WireError {
     /// An error with the protocol's default `retryable` for its code.
+    ///
+    /// ```
+    /// use ms_protocol::{ErrorCode, WireError};
+    ///
+    /// let e = WireError::new(ErrorCode::BadRequest, "page must be a number");
+    /// assert!(!e.retryable);
+    /// assert_eq!(e.to_string(), "bad_request: page must be a number");
+    /// ```
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         let retryable = code.is_retryable_by_default();
         Self {

@@ -23,6 +23,15 @@ use serde::{Deserialize, Serialize};
 pub struct Headers(BTreeMap<String, String>);
 
 /// A defined header whose value breaks its rule.
+///
+/// ```
+/// use ms_protocol::Headers;
+///
+/// let headers: Headers = [("deadline_ms", "soon")].into_iter().collect();
+/// let Err(err) = headers.validate() else { unreachable!() };
+/// assert_eq!(err.key, Headers::DEADLINE_MS);
+/// assert_eq!(err.value, "soon");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("header `{key}` must be {expected}, found {value:?}")]
 pub struct HeaderError {
@@ -55,11 +64,32 @@ impl Headers {
     }
 
     /// The value of any header.
+    ///
+    /// ```
+    /// use ms_protocol::Headers;
+    ///
+    /// let headers: Headers = [("content_type", "application/pdf"), ("x-tenant", "acme")]
+    ///     .into_iter()
+    ///     .collect();
+    /// assert_eq!(headers.get(Headers::CONTENT_TYPE), Some("application/pdf"));
+    /// assert_eq!(headers.get("x-tenant"), Some("acme"));
+    /// assert_eq!(headers.get("x-region"), None);
+    /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).map(String::as_str)
     }
 
     /// Sets any header, returning the value it replaces.
+    ///
+    /// ```
+    /// use ms_protocol::Headers;
+    ///
+    /// let mut headers = Headers::new();
+    /// assert_eq!(headers.insert("x-tenant", "acme"), None);
+    /// assert_eq!(headers.insert("x-tenant", "globex").as_deref(), Some("acme"));
+    /// assert_eq!(headers.remove("x-tenant").as_deref(), Some("globex"));
+    /// assert!(headers.is_empty());
+    /// ```
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
         self.0.insert(key.into(), value.into())
     }
@@ -70,6 +100,16 @@ impl Headers {
     }
 
     /// All headers, ordered by key.
+    ///
+    /// ```
+    /// use ms_protocol::Headers;
+    ///
+    /// let mut headers = Headers::new();
+    /// headers.set_trace_id("t-1");
+    /// headers.set_attempt(2);
+    /// let pairs: Vec<_> = headers.iter().collect();
+    /// assert_eq!(pairs, [("attempt", "2"), ("trace_id", "t-1")]);
+    /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
@@ -91,6 +131,17 @@ impl Headers {
     }
 
     /// Sets the `deadline_ms` header.
+    ///
+    /// ```
+    /// use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    /// use ms_protocol::Headers;
+    ///
+    /// let in_30s = SystemTime::now() + Duration::from_secs(30);
+    /// let mut headers = Headers::new();
+    /// headers.set_deadline_ms(in_30s.duration_since(UNIX_EPOCH)?.as_millis() as u64);
+    /// assert!(headers.deadline_ms().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_deadline_ms(&mut self, deadline_ms: u64) {
         self.insert(Self::DEADLINE_MS, deadline_ms.to_string());
     }
@@ -109,6 +160,14 @@ impl Headers {
     }
 
     /// The `content_type` header.
+    ///
+    /// ```
+    /// use ms_protocol::Headers;
+    ///
+    /// let mut headers = Headers::new();
+    /// headers.insert(Headers::CONTENT_TYPE, "application/pdf");
+    /// assert_eq!(headers.content_type(), Some("application/pdf"));
+    /// ```
     pub fn content_type(&self) -> Option<&str> {
         self.get(Self::CONTENT_TYPE)
     }
@@ -118,6 +177,16 @@ impl Headers {
     ///
     /// # Errors
     /// The first header that breaks its rule.
+    ///
+    /// ```
+    /// use ms_protocol::Headers;
+    ///
+    /// let good: Headers = [("attempt", "2"), ("deadline_ms", "1700000000000")].into_iter().collect();
+    /// assert_eq!(good.validate(), Ok(()));
+    ///
+    /// let bad: Headers = [("attempt", "0")].into_iter().collect();
+    /// assert!(bad.validate().is_err());
+    /// ```
     pub fn validate(&self) -> Result<(), HeaderError> {
         if let Some(value) = self.get(Self::DEADLINE_MS)
             && parse_decimal(value).is_none()

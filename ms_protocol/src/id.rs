@@ -23,6 +23,14 @@ use super::MAX_ID_BYTES;
 pub struct MessageId(String);
 
 /// Why a string cannot be a [`MessageId`].
+///
+/// ```
+/// use ms_protocol::{InvalidId, MessageId, MAX_ID_BYTES};
+///
+/// assert_eq!(MessageId::new(""), Err(InvalidId::Empty));
+/// let long = "x".repeat(MAX_ID_BYTES + 1);
+/// assert_eq!(MessageId::try_from(long.as_str()), Err(InvalidId::TooLong(MAX_ID_BYTES + 1)));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum InvalidId {
@@ -59,6 +67,15 @@ impl MessageId {
     }
 
     /// The id as an owned string.
+    ///
+    /// ```
+    /// use ms_protocol::MessageId;
+    ///
+    /// let id = MessageId::new("req-1")?;
+    /// let key: String = id.into_string();
+    /// assert_eq!(key, "req-1");
+    /// # Ok::<(), ms_protocol::InvalidId>(())
+    /// ```
     pub fn into_string(self) -> String {
         self.0
     }

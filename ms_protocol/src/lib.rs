@@ -39,15 +39,48 @@ pub use id::{InvalidId, MessageId};
 pub use payload::{Json, Payload, PayloadRef};
 
 /// The protocol version this crate speaks: the `v` of every envelope.
+///
+/// ```
+/// use ms_protocol::{encode, Envelope, PROTOCOL_VERSION};
+///
+/// let text = encode(&Envelope::ack(vec![]))?;
+/// assert!(text.starts_with(&format!(r#"{{"v":{PROTOCOL_VERSION},"#)));
+/// # Ok::<(), ms_protocol::EncodeError>(())
+/// ```
 pub const PROTOCOL_VERSION: u64 = 1;
 
 /// Longest `id` the protocol allows, in bytes.
+///
+/// ```
+/// use ms_protocol::{MessageId, MAX_ID_BYTES};
+///
+/// assert!(MessageId::new("a".repeat(MAX_ID_BYTES)).is_ok());
+/// assert!(MessageId::new("a".repeat(MAX_ID_BYTES + 1)).is_err());
+/// ```
 pub const MAX_ID_BYTES: usize = 128;
 
 /// Frame size limit when `welcome.max_frame_bytes` does not set one: 16 MiB.
+///
+/// ```
+/// use ms_protocol::{decode, Body, DEFAULT_MAX_FRAME_BYTES};
+///
+/// let frame = decode(r#"{"v":1,"kind":"welcome","id":"w1","session":"s-1"}"#)?;
+/// let Body::Welcome(welcome) = frame.body else { unreachable!() };
+/// assert_eq!(welcome.max_frame_bytes, DEFAULT_MAX_FRAME_BYTES);
+/// # Ok::<(), ms_protocol::DecodeError>(())
+/// ```
 pub const DEFAULT_MAX_FRAME_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Heartbeat interval when `welcome.heartbeat_ms` does not set one.
+///
+/// ```
+/// use ms_protocol::{decode, Body, DEFAULT_HEARTBEAT_MS};
+///
+/// let frame = decode(r#"{"v":1,"kind":"welcome","id":"w1","session":"s-1"}"#)?;
+/// let Body::Welcome(welcome) = frame.body else { unreachable!() };
+/// assert_eq!(welcome.heartbeat_ms, DEFAULT_HEARTBEAT_MS);
+/// # Ok::<(), ms_protocol::DecodeError>(())
+/// ```
 pub const DEFAULT_HEARTBEAT_MS: u64 = 5_000;
 
 #[cfg(test)]

@@ -15,6 +15,16 @@ use crate::logging::{self, LogSettings};
 use crate::protocol::{Hello, Json};
 
 /// What a [`GatewayClient`] registers as: the `hello` it sends.
+///
+/// ```
+/// use ms_runtime::Registration;
+///
+/// let mut registration = Registration::new("indexer", ["index", "search"])
+///     .with_topics(["documents.uploaded"]);
+/// registration.version = "1.4.0".into();
+/// assert_eq!(registration.routes, ["index", "search"]);
+/// assert_eq!(registration.topics, ["documents.uploaded"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Registration {
     /// Service name (overridden by `MS_SERVICE_NAME`).
@@ -49,6 +59,24 @@ impl Registration {
 }
 
 /// A message received by a [`GatewayClient`].
+///
+/// ```no_run
+/// use ms_runtime::{GatewayClient, HandlerError, Received};
+///
+/// async fn serve(client: &GatewayClient) {
+///     while let Some(received) = client.receive().await {
+///         match received {
+///             Received::Request(request) if request.route == "echo" => {
+///                 client.reply(&request, request.payload.clone());
+///             }
+///             Received::Request(request) => {
+///                 client.fail(&request, HandlerError::bad_request("no such route"));
+///             }
+///             Received::Event(event) => client.ack(&event),
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub enum Received {
     /// A request to settle with [`GatewayClient::reply`] or [`GatewayClient::fail`].
@@ -221,6 +249,19 @@ impl GatewayClient {
 
     /// Closes gracefully: unsettled requests are handed back to the gateway,
     /// unacknowledged frames flushed, close 1001.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ms_runtime::{Config, GatewayClient, Registration};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let client = GatewayClient::connect(&Config::from_env()?, Registration::new("ocr", ["extract"]))?;
+    /// client.gateway().wait_connected(Duration::from_secs(10)).await;
+    /// println!("connected: {}", client.is_connected());
+    /// // ... receive and settle messages ...
+    /// client.close().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn close(self) {
         gateway::stop(&self.supervisor, self.grace).await;
     }

@@ -17,14 +17,60 @@ use crate::logging::{LogFilter, LogFormat};
 use crate::secret::Secret;
 
 /// Gateway URL used when none is configured: a gateway on this machine.
+///
+/// ```
+/// use ms_runtime::Config;
+/// use ms_runtime::config::DEFAULT_GATEWAY_URL;
+///
+/// let config = Config::builder().build()?;
+/// assert_eq!(config.gateway_url.as_str(), DEFAULT_GATEWAY_URL);
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
 pub const DEFAULT_GATEWAY_URL: &str = "ws://127.0.0.1:8080/v1/ws";
 /// Path of the service endpoint, added to a gateway URL that has none.
+///
+/// ```
+/// use ms_runtime::Config;
+/// use ms_runtime::config::DEFAULT_GATEWAY_PATH;
+///
+/// let config = Config::builder().gateway_url("wss://gateway.example.com").build()?;
+/// assert_eq!(config.gateway_url.path(), DEFAULT_GATEWAY_PATH);
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
 pub const DEFAULT_GATEWAY_PATH: &str = "/v1/ws";
 /// Payloads bigger than this (JSON bytes) travel by claim check when S3 is configured.
+///
+/// ```
+/// use ms_runtime::Config;
+/// use ms_runtime::config::DEFAULT_CLAIM_CHECK_THRESHOLD;
+///
+/// assert_eq!(Config::builder().build()?.claim_check_threshold, DEFAULT_CLAIM_CHECK_THRESHOLD);
+/// let config = Config::builder().claim_check_threshold(256 * 1024).build()?;
+/// assert_eq!(config.claim_check_threshold, 262_144);
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
 pub const DEFAULT_CLAIM_CHECK_THRESHOLD: u64 = 1024 * 1024;
 /// Default bound on requests a service handles at once.
+///
+/// ```
+/// use ms_runtime::Config;
+/// use ms_runtime::config::DEFAULT_MAX_IN_FLIGHT;
+///
+/// assert_eq!(Config::from_vars([("MS_SERVICE_NAME", "ocr")])?.max_in_flight, DEFAULT_MAX_IN_FLIGHT);
+/// assert_eq!(Config::from_vars([("MS_MAX_IN_FLIGHT", "4")])?.max_in_flight, 4);
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 64;
 /// Region used for S3 when none is configured; S3-compatible stores ignore it.
+///
+/// ```
+/// use ms_runtime::Config;
+/// use ms_runtime::config::DEFAULT_S3_REGION;
+///
+/// let config = Config::builder().s3_endpoint("http://127.0.0.1:9000").build()?;
+/// assert_eq!(config.s3.map(|s3| s3.region).as_deref(), Some(DEFAULT_S3_REGION));
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
 pub const DEFAULT_S3_REGION: &str = "us-east-1";
 
 /// One setting: its environment variable, its key in the TOML file, and
@@ -64,9 +110,36 @@ settings! {
 }
 
 /// The variable naming the optional TOML file.
+///
+/// ```
+/// use ms_runtime::Config;
+/// use ms_runtime::config::CONFIG_FILE_VAR;
+///
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("ocr.toml");
+/// std::fs::write(&path, "service_name = \"ocr\"\nmax_in_flight = 4\n\n[s3]\nbucket = \"scans\"\n")?;
+///
+/// let file = path.display().to_string();
+/// let config = Config::from_vars([(CONFIG_FILE_VAR, file.as_str()), ("MS_MAX_IN_FLIGHT", "8")])?;
+/// assert_eq!(config.service_name.as_deref(), Some("ocr"));
+/// assert_eq!(config.max_in_flight, 8); // the environment wins over the file
+/// assert_eq!(config.s3.and_then(|s3| s3.bucket).as_deref(), Some("scans"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub const CONFIG_FILE_VAR: &str = "MS_CONFIG_FILE";
 
 /// Where a setting's value came from, for error messages.
+///
+/// ```
+/// use ms_runtime::Config;
+/// use ms_runtime::config::{ConfigError, ConfigSource};
+///
+/// let Err(ConfigError::Invalid { source_of, .. }) = Config::builder().max_in_flight(0).build() else {
+///     unreachable!()
+/// };
+/// assert_eq!(source_of, ConfigSource::Builder);
+/// assert_eq!(source_of.to_string(), "builder");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigSource {
     /// An environment variable.
@@ -88,6 +161,14 @@ impl fmt::Display for ConfigSource {
 }
 
 /// A configuration that cannot be used.
+///
+/// ```
+/// use ms_runtime::{Config, ConfigError};
+///
+/// let Err(err) = Config::from_vars([("MS_USERNAME", "ocr")]) else { unreachable!() };
+/// assert!(matches!(err, ConfigError::Incomplete { var: "MS_USERNAME", needs: "MS_PASSWORD" }));
+/// assert_eq!(err.to_string(), "MS_USERNAME is set but MS_PASSWORD is not; set both or neither");
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
@@ -143,6 +224,17 @@ pub enum ConfigError {
 }
 
 /// Credentials for the gateway's Basic auth.
+///
+/// ```
+/// use ms_runtime::Config;
+///
+/// let config = Config::from_vars([("MS_USERNAME", "ocr"), ("MS_PASSWORD", "s3cret")])?;
+/// let credentials = config.credentials.ok_or("no credentials")?;
+/// assert_eq!(credentials.username, "ocr");
+/// assert_eq!(credentials.password.expose(), "s3cret");
+/// assert_eq!(format!("{credentials:?}"), r#"Credentials { username: "ocr", password: *** }"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Credentials {
     /// The user name.
@@ -152,6 +244,21 @@ pub struct Credentials {
 }
 
 /// Where and how to reach the S3-compatible object store.
+///
+/// ```
+/// use ms_runtime::Config;
+///
+/// let config = Config::from_vars([
+///     ("MS_S3_ENDPOINT", "http://minio:9000"),
+///     ("MS_S3_BUCKET", "scans"),
+///     ("MS_S3_ACCESS_KEY_ID", "minio"),
+///     ("MS_S3_SECRET_ACCESS_KEY", "minio-secret"),
+/// ])?;
+/// let s3 = config.s3.ok_or("no MS_S3_* settings")?;
+/// assert_eq!(s3.endpoint.as_ref().map(|url| url.as_str()), Some("http://minio:9000/"));
+/// assert_eq!((s3.region.as_str(), s3.bucket.as_deref()), ("us-east-1", Some("scans")));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct S3Config {
@@ -302,6 +409,17 @@ impl Config {
     ///
     /// # Errors
     /// [`ConfigError`] naming the first setting that is invalid.
+    ///
+    /// ```
+    /// use ms_runtime::Config;
+    ///
+    /// fn main() -> Result<(), Box<dyn std::error::Error>> {
+    ///     // MS_GATEWAY_URL, MS_USERNAME, MS_PASSWORD, ... as the deployment sets them
+    ///     let config = Config::from_env()?;
+    ///     println!("connecting to {} as {}", config.gateway_url, config.instance_id);
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(std::env::vars())
     }
@@ -352,6 +470,24 @@ impl Config {
 
 /// Sets the same settings as the environment, in code; [`ConfigBuilder::build`]
 /// checks them with the same rules.
+///
+/// ```
+/// use ms_runtime::Config;
+///
+/// let config = Config::builder()
+///     .service_name("ocr")
+///     .instance_id("ocr-1")
+///     .s3_endpoint("http://127.0.0.1:9000")
+///     .s3_keys("minio", "minio-secret")
+///     .s3_bucket("scans")
+///     .claim_check_bucket("claims")
+///     .log_level("info,ms_runtime::gateway=debug")
+///     .log_format("json")
+///     .build()?;
+/// assert_eq!(config.instance_id, "ocr-1");
+/// assert_eq!(config.claim_check_bucket.as_deref(), Some("claims"));
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
 #[derive(Default)]
 pub struct ConfigBuilder {
     values: BTreeMap<&'static str, String>,
@@ -412,6 +548,18 @@ impl ConfigBuilder {
     }
 
     /// Extra CA certificate for `wss://` (`MS_TLS_CA_FILE`).
+    ///
+    /// ```
+    /// use ms_runtime::Config;
+    ///
+    /// // a gateway whose certificate is signed by a company CA
+    /// let config = Config::builder()
+    ///     .gateway_url("wss://gateway.internal")
+    ///     .tls_ca_file("/etc/ssl/company-ca.pem")
+    ///     .build()?;
+    /// assert_eq!(config.tls_ca_file.as_deref(), Some(std::path::Path::new("/etc/ssl/company-ca.pem")));
+    /// # Ok::<(), ms_runtime::ConfigError>(())
+    /// ```
     pub fn tls_ca_file(self, path: impl AsRef<Path>) -> Self {
         self.set(&TLS_CA_FILE, path.as_ref().to_string_lossy())
     }
@@ -471,6 +619,14 @@ impl ConfigBuilder {
     ///
     /// # Errors
     /// [`ConfigError`] naming the first setting that is invalid.
+    ///
+    /// ```
+    /// use ms_runtime::{Config, ConfigError};
+    ///
+    /// assert!(Config::builder().service_name("ocr").build().is_ok());
+    /// let refused = Config::builder().s3_bucket("Scans_2024").build();
+    /// assert!(matches!(refused, Err(ConfigError::Invalid { var: "MS_S3_BUCKET", .. })));
+    /// ```
     pub fn build(self) -> Result<Config, ConfigError> {
         let mut layers = Layers::default();
         layers.push(ConfigSource::Builder, self.values);

@@ -67,6 +67,18 @@ impl Context {
     }
 
     /// Delivery attempt, 1 for the first.
+    ///
+    /// ```
+    /// use ms_runtime::{Context, HandlerError};
+    ///
+    /// async fn charge(ctx: &Context, order: &str) -> Result<(), HandlerError> {
+    ///     if ctx.attempt() > 1 {
+    ///         // a redelivery: the first attempt may have charged before the connection broke
+    ///         slog::warn!(ctx.log(), "charge redelivered"; "order" => order, "attempt" => ctx.attempt());
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
     pub fn attempt(&self) -> u32 {
         self.headers.attempt()
     }
@@ -77,6 +89,18 @@ impl Context {
     }
 
     /// The message's headers.
+    ///
+    /// ```
+    /// use ms_runtime::{Context, HandlerError};
+    ///
+    /// // headers the protocol does not define travel untouched, such as a tenant
+    /// async fn tenant(ctx: &Context) -> Result<String, HandlerError> {
+    ///     ctx.headers()
+    ///         .get("x-tenant")
+    ///         .map(str::to_owned)
+    ///         .ok_or_else(|| HandlerError::bad_request("header x-tenant is required"))
+    /// }
+    /// ```
     pub fn headers(&self) -> &Headers {
         &self.headers
     }
@@ -87,6 +111,19 @@ impl Context {
     }
 
     /// Time left until the deadline.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ms_runtime::{Context, HandlerError};
+    ///
+    /// async fn extract(ctx: &Context) -> Result<String, HandlerError> {
+    ///     // reading a page takes about 5 s: say so now rather than answer after the caller gave up
+    ///     if ctx.time_left().is_some_and(|left| left < Duration::from_secs(5)) {
+    ///         return Err(HandlerError::timeout("not enough time left to read the page"));
+    ///     }
+    ///     Ok("page text".to_owned())
+    /// }
+    /// ```
     pub fn time_left(&self) -> Option<Duration> {
         self.deadline
             .map(|d| d.saturating_duration_since(Instant::now()))
@@ -103,6 +140,16 @@ impl Context {
     }
 
     /// The service's S3 store, when `MS_S3_*` configures one.
+    ///
+    /// ```
+    /// use ms_runtime::{Context, HandlerError};
+    ///
+    /// async fn load_settings(ctx: &Context) -> Result<serde_json::Value, HandlerError> {
+    ///     let s3 = ctx.s3().ok_or_else(|| HandlerError::internal("no S3 store configured"))?;
+    ///     let bytes = s3.get_bytes(s3.bucket()?, "settings.json").await?;
+    ///     Ok(serde_json::from_slice(&bytes)?)
+    /// }
+    /// ```
     pub fn s3(&self) -> Option<&crate::s3::S3> {
         self.gateway.s3()
     }

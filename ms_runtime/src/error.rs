@@ -8,6 +8,20 @@ use crate::protocol::{DecodeError, EncodeError, ErrorCode};
 ///
 /// The message says what failed; the cause is in [`std::error::Error::source`].
 /// [`Error::code`] says which protocol error code answers it on the wire.
+///
+/// ```
+/// use std::error::Error as _;
+/// use ms_runtime::{Config, Error};
+///
+/// fn load() -> ms_runtime::Result<Config> {
+///     Ok(Config::from_vars([("MS_LOG_FORMAT", "xml")])?)
+/// }
+///
+/// let Err(err) = load() else { unreachable!() };
+/// assert!(matches!(err, Error::Config(_)));
+/// assert_eq!(err.to_string(), "invalid configuration");
+/// assert!(err.source().is_some_and(|cause| cause.to_string().starts_with("MS_LOG_FORMAT")));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -37,6 +51,19 @@ pub enum Error {
 }
 
 /// `Result` with [`Error`].
+///
+/// ```
+/// use ms_runtime::encoding;
+///
+/// fn image_size(base64: &str) -> ms_runtime::Result<usize> {
+///     let bytes = encoding::decode(base64)?; // an EncodingError becomes an ms_runtime::Error
+///     Ok(bytes.len())
+/// }
+///
+/// assert_eq!(image_size("iVBORw==")?, 4);
+/// assert!(image_size("iVBOR").is_err());
+/// # Ok::<(), ms_runtime::Error>(())
+/// ```
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {

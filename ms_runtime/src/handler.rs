@@ -78,6 +78,25 @@ pub trait Handler: Send + Sync + 'static {
     }
 
     /// Runs once before the first connection.
+    ///
+    /// ```
+    /// use std::sync::OnceLock;
+    /// use ms_runtime::{Context, Handler, HandlerError, Request};
+    /// use ms_runtime::protocol::Json;
+    ///
+    /// struct Ocr { model: OnceLock<String> }
+    ///
+    /// impl Handler for Ocr {
+    ///     fn name(&self) -> &str { "ocr" }
+    ///     fn routes(&self) -> Vec<String> { vec!["extract".into()] }
+    ///     async fn on_start(&self) {
+    ///         // before the first connection, so no request waits for the model
+    ///         let model = std::fs::read_to_string("model.txt").unwrap_or_else(|_| "built-in".into());
+    ///         let _ = self.model.set(model);
+    ///     }
+    /// #   async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+    /// }
+    /// ```
     fn on_start(&self) -> impl Future<Output = ()> {
         async {}
     }
@@ -99,6 +118,26 @@ pub trait Handler: Send + Sync + 'static {
 }
 
 /// A request as a handler sees it: payload resolved (claim checks fetched).
+///
+/// ```
+/// use serde::Deserialize;
+/// use ms_runtime::{Context, Handler, HandlerError, Request};
+/// use ms_runtime::protocol::Json;
+///
+/// #[derive(Deserialize)]
+/// struct Extract { page: u32 }
+///
+/// struct Ocr;
+///
+/// impl Handler for Ocr {
+///     fn name(&self) -> &str { "ocr" }
+///     fn routes(&self) -> Vec<String> { vec!["extract".into()] }
+///     async fn handle(&self, _ctx: &Context, request: Request) -> Result<Json, HandlerError> {
+///         let input: Extract = request.parse()?; // a payload that does not fit answers `bad_request`
+///         HandlerError::reply(&format!("text of page {}", input.page))
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Request {
@@ -130,6 +169,25 @@ impl Request {
 }
 
 /// An event as a handler sees it.
+///
+/// ```
+/// use ms_runtime::{Context, Event, Handler, HandlerError, Request};
+/// use ms_runtime::protocol::Json;
+///
+/// struct Indexer;
+///
+/// impl Handler for Indexer {
+///     fn name(&self) -> &str { "indexer" }
+///     fn routes(&self) -> Vec<String> { Vec::new() }
+///     fn topics(&self) -> Vec<String> { vec!["documents.uploaded".into()] }
+/// #   async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+///     async fn on_event(&self, ctx: &Context, event: Event) -> Result<(), HandlerError> {
+///         let key: String = event.parse()?;
+///         slog::info!(ctx.log(), "indexing"; "topic" => &event.topic, "key" => key);
+///         Ok(())
+///     }
+/// }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Event {
@@ -182,6 +240,16 @@ impl HandlerError {
     }
 
     /// An error with any protocol code; `retryable` follows the code.
+    ///
+    /// ```
+    /// use ms_runtime::HandlerError;
+    /// use ms_runtime::protocol::ErrorCode;
+    ///
+    /// let e = HandlerError::with_code(ErrorCode::Forbidden, "tenant acme may not read this bucket");
+    /// assert_eq!(e.code(), &ErrorCode::Forbidden);
+    /// assert_eq!(e.message(), "tenant acme may not read this bucket");
+    /// assert!(!e.is_retryable());
+    /// ```
     pub fn with_code(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             error: WireError::new(code, message),
@@ -209,6 +277,15 @@ impl HandlerError {
     }
 
     /// The same error with `retryable` set explicitly.
+    ///
+    /// ```
+    /// use ms_runtime::HandlerError;
+    ///
+    /// // the model is still loading: worth trying again, although `handler_error` is not by default
+    /// let e = HandlerError::new("model still loading").retryable(true);
+    /// assert!(e.is_retryable());
+    /// assert!(!HandlerError::internal("disk full").retryable(false).is_retryable());
+    /// ```
     pub fn retryable(mut self, retryable: bool) -> Self {
         self.error.retryable = retryable;
         self
@@ -230,6 +307,17 @@ impl HandlerError {
     }
 
     /// The error object sent on the wire.
+    ///
+    /// ```
+    /// use ms_runtime::HandlerError;
+    /// use ms_runtime::protocol::{Envelope, ErrorCode, MessageId};
+    ///
+    /// let wire = HandlerError::bad_request("page must be a number").into_wire();
+    /// assert_eq!(wire.code, ErrorCode::BadRequest);
+    /// let frame = Envelope::error(Some(&MessageId::new("r1")?), wire);
+    /// assert!(frame.correlation_id().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn into_wire(self) -> WireError {
         self.error
     }
@@ -238,6 +326,14 @@ impl HandlerError {
     ///
     /// # Errors
     /// An `internal` error when the value cannot be serialised.
+    ///
+    /// ```
+    /// use ms_runtime::HandlerError;
+    ///
+    /// let json = HandlerError::reply(&serde_json::json!({"pages": 3}))?;
+    /// assert_eq!(json.as_str(), r#"{"pages":3}"#);
+    /// # Ok::<(), HandlerError>(())
+    /// ```
     pub fn reply<T: Serialize + ?Sized>(value: &T) -> Result<Json, Self> {
         Json::from_value(value)
             .map_err(|e| Self::internal(format!("reply could not be serialised: {e}")))

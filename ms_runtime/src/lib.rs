@@ -28,9 +28,28 @@
 //!   for large payloads ride on it.
 //! - [`ms_service`]: the attribute that writes the `Handler` for an `impl`
 //!   block of typed routes (`docs/macro.md`).
+//! - `testing` (feature `testing`): the test kit, a real gateway and S3
+//!   store in the test process (`docs/testing.md`).
 //!
 //! `docs/runtime.md` draws the actors and says what is guaranteed and what
 //! is not.
+//!
+//! # Guides
+//!
+//! The repository's `docs/` folder (also an mdBook, `mdbook build docs`):
+//!
+//! | guide | for |
+//! |---|---|
+//! | `docs/getting-started.md` | from a clone to a running service of your own (`cargo ms new`) |
+//! | `docs/concepts.md` | the actors, how a message flows, delivery guarantees (with a diagram) |
+//! | `docs/configuration.md` | every setting: env name, file key, default |
+//! | `docs/runtime.md`, `docs/macro.md` | handlers, contexts, services; `#[ms_service]` |
+//! | `docs/testing.md` | testing a service with the test kit |
+//! | `docs/logging.md`, `docs/s3.md` | structured logs; object storage and claim checks |
+//! | `docs/protocol.md`, `docs/gateway.md` | the wire contract; the reference gateway |
+//! | `docs/deployment.md` | TLS, Kubernetes probes, scaling out |
+//! | `docs/migrating-from-python.md` | the Python `ms_utils`, call by call |
+//! | `docs/benchmarks.md` | what the runtime costs, against a no-framework floor |
 //!
 //! # Examples
 //!

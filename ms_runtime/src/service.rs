@@ -57,6 +57,26 @@ pub fn run<H: Handler>(config: Config, handler: H) -> Result<(), Error> {
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.
+///
+/// ```no_run
+/// use ms_runtime::{Config, Service, shutdown_signal};
+/// # use ms_runtime::{Context, Handler, HandlerError, Request};
+/// # use ms_runtime::protocol::Json;
+/// # struct Echo;
+/// # impl Handler for Echo {
+/// #     fn name(&self) -> &str { "echo" }
+/// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+/// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+/// # }
+///
+/// #[actix_rt::main]
+/// async fn main() -> Result<(), Box<dyn std::error::Error>> {
+///     let service = Service::start(Config::from_env()?, Echo).await?;
+///     shutdown_signal().await; // Ctrl-C, or SIGTERM from the orchestrator
+///     service.shutdown().await;
+///     Ok(())
+/// }
+/// ```
 pub async fn shutdown_signal() {
     let interrupt = async {
         // no handler can be installed: never resolve rather than stop at once

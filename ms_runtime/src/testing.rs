@@ -53,10 +53,50 @@ use crate::{
 };
 
 /// The user services of a kit connect as.
+///
+/// ```no_run
+/// use ms_runtime::testing::{PASSWORD, TestKit, USER};
+/// use ms_runtime::{Config, GatewayClient, Registration};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let kit = TestKit::start().await?;
+/// // a raw client, configured by hand instead of with `kit.config(...)`
+/// let config = Config::builder().gateway_url(kit.ws_url()).credentials(USER, PASSWORD).build()?;
+/// let client = GatewayClient::connect(&config, Registration::new("raw", ["ping"]))?;
+/// # let _ = client;
+/// # Ok(()) }
+/// ```
 pub const USER: &str = "test";
 /// Its password.
+///
+/// ```no_run
+/// use ms_runtime::testing::{PASSWORD, TestKit, USER};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let kit = TestKit::start().await?;
+/// // publish through the gateway's HTTP edge, as an outside client would
+/// let response = awc::Client::default()
+///     .post(format!("{}/v1/publish/documents.uploaded", kit.http_url()))
+///     .basic_auth(USER, PASSWORD)
+///     .send_json(&"a.pdf")
+///     .await?;
+/// assert_eq!(response.status().as_u16(), 202);
+/// # Ok(()) }
+/// ```
 pub const PASSWORD: &str = "test-password";
 /// The bucket a kit creates and configures services with.
+///
+/// ```no_run
+/// use ms_runtime::s3::PutOptions;
+/// use ms_runtime::testing::{BUCKET, TestKit};
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let kit = TestKit::start().await?;
+/// // a served service's `ctx.s3()` has the same default bucket
+/// assert_eq!(kit.s3().bucket()?, BUCKET);
+/// kit.s3().put_bytes(BUCKET, "fixtures/page.txt", "hello".into(), PutOptions::new()).await?;
+/// # Ok(()) }
+/// ```
 pub const BUCKET: &str = "test";
 const ACCESS_KEY: &str = "test-access";
 const SECRET_KEY: &str = "test-secret";
@@ -65,6 +105,25 @@ const CALLER: &str = "test-kit";
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 
 /// What can go wrong while setting up a kit or a service under test.
+///
+/// ```no_run
+/// use ms_runtime::testing::{TestKit, TestKitError};
+/// # use ms_runtime::{Context, Handler, HandlerError, Request};
+/// # use ms_runtime::protocol::Json;
+/// # struct Echo;
+/// # impl Handler for Echo {
+/// #     fn name(&self) -> &str { "echo" }
+/// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+/// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+/// # }
+///
+/// /// A kit serving the echo service, for the tests of this file.
+/// async fn kit_with_echo() -> Result<TestKit, TestKitError> {
+///     let kit = TestKit::start().await?;
+///     kit.serve(Echo).await?;
+///     Ok(kit)
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TestKitError {
@@ -97,6 +156,18 @@ pub enum TestKitError {
 }
 
 /// An answer from the gateway's HTTP edge ([`TestKit::invoke_http`]).
+///
+/// ```no_run
+/// use ms_runtime::protocol::{ErrorCode, WireError};
+/// use ms_runtime::testing::TestKit;
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let kit = TestKit::start().await?;
+/// let reply = kit.invoke_http("nobody", "extract", "{}").await?;
+/// assert_eq!(reply.status, 404);
+/// assert_eq!(reply.json::<WireError>()?.code, ErrorCode::UnknownService);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpReply {
     /// HTTP status: 200 for a reply, 4xx/5xx for a protocol error.
@@ -119,6 +190,26 @@ impl HttpReply {
 ///
 /// Stop it with [`TestKit::stop`]; dropping it also stops the gateway (without
 /// waiting) and removes the store's folder.
+///
+/// ```no_run
+/// use ms_runtime::testing::TestKit;
+/// # use ms_runtime::{Context, Handler, HandlerError, Request};
+/// # use ms_runtime::protocol::Json;
+/// # struct Echo;
+/// # impl Handler for Echo {
+/// #     fn name(&self) -> &str { "echo" }
+/// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+/// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+/// # }
+///
+/// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+/// let kit = TestKit::start().await?;
+/// kit.serve(Echo).await?;
+/// let answer: Vec<u32> = kit.call("echo", "echo", &[1, 2, 3]).await?;
+/// assert_eq!(answer, [1, 2, 3]);
+/// kit.stop().await;
+/// # Ok(()) }
+/// ```
 pub struct TestKit {
     // Field order is drop order: the caller before the gateway, the gateway
     // before the folder its store writes to.
@@ -210,6 +301,28 @@ impl TestKit {
     /// and credentials, S3 endpoint, keys and bucket, reconnects within a
     /// second, log level from `MS_LOG_LEVEL` (else `warning`). Change what
     /// the test needs, then [`TestKit::serve_with`].
+    ///
+    /// ```no_run
+    /// use ms_runtime::testing::TestKit;
+    /// # use ms_runtime::{Context, Handler, HandlerError, Request};
+    /// # use ms_runtime::protocol::Json;
+    /// # struct Echo;
+    /// # impl Handler for Echo {
+    /// #     fn name(&self) -> &str { "echo" }
+    /// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+    /// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+    /// # }
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kit = TestKit::start().await?;
+    /// // claim checks from 1 KiB, so a small test payload goes through S3
+    /// let config = kit.config_builder("echo").claim_check_threshold(1024).build()?;
+    /// kit.serve_with(config, Echo).await?;
+    /// let big = "x".repeat(4096);
+    /// let answer: String = kit.call("echo", "echo", &big).await?;
+    /// assert_eq!(answer, big);
+    /// # Ok(()) }
+    /// ```
     pub fn config_builder(&self, name: &str) -> ConfigBuilder {
         Self::builder_for(&self.ws_url, &self.s3_endpoint, name)
     }
@@ -218,6 +331,30 @@ impl TestKit {
     ///
     /// # Errors
     /// Only if `name` is not a valid service name.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ms_runtime::Service;
+    /// use ms_runtime::testing::TestKit;
+    /// # use ms_runtime::{Context, Handler, HandlerError, Request};
+    /// # use ms_runtime::protocol::Json;
+    /// # struct Echo;
+    /// # impl Handler for Echo {
+    /// #     fn name(&self) -> &str { "echo" }
+    /// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+    /// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+    /// # }
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kit = TestKit::start().await?;
+    /// // a service the test stops itself, e.g. to check what it leaves behind
+    /// let service = Service::start(kit.config("echo")?, Echo).await?;
+    /// assert!(service.gateway().wait_connected(Duration::from_secs(10)).await);
+    /// let answer: String = kit.call("echo", "echo", "hi").await?;
+    /// assert_eq!(answer, "hi");
+    /// service.shutdown().await;
+    /// # Ok(()) }
+    /// ```
     pub fn config(&self, name: &str) -> Result<Config, TestKitError> {
         Ok(self.config_builder(name).build()?)
     }
@@ -239,6 +376,26 @@ impl TestKit {
     ///
     /// # Errors
     /// [`TestKitError::Service`] or [`TestKitError::NotConnected`].
+    ///
+    /// ```no_run
+    /// use ms_runtime::testing::TestKit;
+    /// # use ms_runtime::{Context, Handler, HandlerError, Request};
+    /// # use ms_runtime::protocol::Json;
+    /// # struct Echo;
+    /// # impl Handler for Echo {
+    /// #     fn name(&self) -> &str { "echo" }
+    /// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+    /// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+    /// # }
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kit = TestKit::start().await?;
+    /// // the same handler under a second name, with one request at a time
+    /// kit.serve_with(kit.config_builder("echo-slow").max_in_flight(1).build()?, Echo).await?;
+    /// let answer: String = kit.call("echo-slow", "echo", "hi").await?;
+    /// assert_eq!(answer, "hi");
+    /// # Ok(()) }
+    /// ```
     pub async fn serve_with<H: Handler>(
         &self,
         config: Config,
@@ -276,6 +433,32 @@ impl TestKit {
     /// # Errors
     /// [`CallError`]: the handler's error (see [`CallError::code`]), a
     /// timeout, or a reply that is not an `O`.
+    ///
+    /// ```no_run
+    /// use ms_runtime::protocol::ErrorCode;
+    /// use ms_runtime::testing::TestKit;
+    /// # use ms_runtime::{Context, Handler, HandlerError, Request};
+    /// # use ms_runtime::protocol::Json;
+    /// # struct Ocr;
+    /// # impl Handler for Ocr {
+    /// #     fn name(&self) -> &str { "ocr" }
+    /// #     fn routes(&self) -> Vec<String> { vec!["extract".into()] }
+    /// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> {
+    /// #         let page: u32 = r.parse()?;
+    /// #         HandlerError::reply(&format!("page {page}"))
+    /// #     }
+    /// # }
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kit = TestKit::start().await?;
+    /// kit.serve(Ocr).await?;
+    /// let text: String = kit.call("ocr", "extract", &3).await?;
+    /// assert_eq!(text, "page 3");
+    ///
+    /// let refused = kit.call::<_, String>("ocr", "extract", "three").await;
+    /// assert!(matches!(refused, Err(e) if e.code() == ErrorCode::BadRequest));
+    /// # Ok(()) }
+    /// ```
     pub async fn call<I, O>(&self, service: &str, route: &str, input: &I) -> Result<O, CallError>
     where
         I: Serialize + ?Sized,
@@ -294,6 +477,37 @@ impl TestKit {
     ///
     /// # Errors
     /// [`CallError`] when it cannot be queued or encoded.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::time::Duration;
+    /// use ms_runtime::testing::TestKit;
+    /// # use ms_runtime::{Context, Event, Handler, HandlerError, Request};
+    /// # use ms_runtime::protocol::Json;
+    /// # struct Indexer { indexed: Arc<AtomicUsize> }
+    /// # impl Handler for Indexer {
+    /// #     fn name(&self) -> &str { "indexer" }
+    /// #     fn routes(&self) -> Vec<String> { Vec::new() }
+    /// #     fn topics(&self) -> Vec<String> { vec!["documents.uploaded".into()] }
+    /// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+    /// #     async fn on_event(&self, _: &Context, _: Event) -> Result<(), HandlerError> {
+    /// #         self.indexed.fetch_add(1, Ordering::SeqCst);
+    /// #         Ok(())
+    /// #     }
+    /// # }
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kit = TestKit::start().await?;
+    /// let indexed = Arc::new(AtomicUsize::new(0));
+    /// kit.serve(Indexer { indexed: indexed.clone() }).await?;
+    /// kit.publish("documents.uploaded", "a.pdf").await?;
+    /// // events arrive asynchronously: wait for the handler to see it
+    /// while indexed.load(Ordering::SeqCst) == 0 {
+    ///     actix_rt::time::sleep(Duration::from_millis(20)).await;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn publish<T: Serialize + ?Sized>(
         &self,
         topic: &str,
@@ -313,6 +527,26 @@ impl TestKit {
     /// # Errors
     /// [`TestKitError::Http`] when no HTTP answer came; an error answer is an
     /// [`HttpReply`] with its status.
+    ///
+    /// ```no_run
+    /// use ms_runtime::testing::TestKit;
+    /// # use ms_runtime::{Context, Handler, HandlerError, Request};
+    /// # use ms_runtime::protocol::Json;
+    /// # struct Echo;
+    /// # impl Handler for Echo {
+    /// #     fn name(&self) -> &str { "echo" }
+    /// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+    /// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+    /// # }
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kit = TestKit::start().await?;
+    /// kit.serve(Echo).await?;
+    /// let reply = kit.invoke_http("echo", "echo", r#"{"page": 3}"#).await?;
+    /// assert_eq!(reply.status, 200);
+    /// assert_eq!(reply.json::<serde_json::Value>()?["page"], 3);
+    /// # Ok(()) }
+    /// ```
     pub async fn invoke_http(
         &self,
         service: &str,
@@ -342,6 +576,19 @@ impl TestKit {
 
     /// A handle on the kit's S3 store: put fixtures, or check what a service
     /// wrote. Its default bucket is [`BUCKET`].
+    ///
+    /// ```no_run
+    /// use ms_runtime::s3::PutOptions;
+    /// use ms_runtime::testing::{BUCKET, TestKit};
+    ///
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kit = TestKit::start().await?;
+    /// // a fixture for the service under test to read
+    /// kit.s3().put_bytes(BUCKET, "inbox/a.txt", "alpha".into(), PutOptions::new()).await?;
+    /// // ... serve the service and call it, then check what it wrote ...
+    /// assert_eq!(&kit.s3().get_bytes(BUCKET, "done/a.txt").await?[..], b"ALPHA");
+    /// # Ok(()) }
+    /// ```
     pub fn s3(&self) -> &S3 {
         &self.s3
     }
@@ -387,6 +634,17 @@ impl TestKit {
 
 /// Timings for tests: reconnect within 0.2-1 s, refused credentials retried
 /// after about 1.5 s, a 5 s shutdown grace, two handler threads.
+///
+/// ```
+/// use std::time::Duration;
+/// use ms_runtime::Config;
+/// use ms_runtime::testing::fast_tuning;
+///
+/// let config = Config::builder().tuning(fast_tuning()).build()?;
+/// assert_eq!(config.tuning.handler_threads, 2);
+/// assert_eq!(config.tuning.reconnect_max, Duration::from_secs(1));
+/// # Ok::<(), ms_runtime::ConfigError>(())
+/// ```
 pub fn fast_tuning() -> Tuning {
     Tuning {
         reconnect_initial: Duration::from_millis(200),

@@ -24,6 +24,20 @@ use serde::{Deserialize, Deserializer, Serializer};
 ///
 /// # Errors
 /// Whatever the serializer reports.
+///
+/// ```
+/// use serde::Serialize;
+///
+/// #[derive(Serialize)]
+/// struct Thumbnail {
+///     #[serde(serialize_with = "ms_runtime::encoding::base64::serialize")]
+///     png: Vec<u8>,
+/// }
+///
+/// let json = serde_json::to_string(&Thumbnail { png: b"\x89PNG".to_vec() })?;
+/// assert_eq!(json, r#"{"png":"iVBORw=="}"#);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 pub fn serialize<S: Serializer, T: AsRef<[u8]>>(
     bytes: &T,
     serializer: S,
@@ -36,6 +50,22 @@ pub fn serialize<S: Serializer, T: AsRef<[u8]>>(
 ///
 /// # Errors
 /// When the value is not a string or not valid base64.
+///
+/// ```
+/// use serde::Deserialize;
+///
+/// #[derive(Deserialize)]
+/// struct Upload {
+///     #[serde(deserialize_with = "ms_runtime::encoding::base64::deserialize")]
+///     data: Vec<u8>,
+/// }
+///
+/// let upload: Upload = serde_json::from_str(r#"{"data":"aGVsbG8="}"#)?;
+/// assert_eq!(upload.data, b"hello");
+/// let bad = serde_json::from_str::<Upload>(r#"{"data":"aGV$bG8="}"#);
+/// assert!(bad.is_err_and(|e| e.to_string().contains("at offset 3")));
+/// # Ok::<(), serde_json::Error>(())
+/// ```
 pub fn deserialize<'de, D: Deserializer<'de>, T: From<Vec<u8>>>(
     deserializer: D,
 ) -> Result<T, D::Error> {

@@ -27,6 +27,17 @@ use ::base64::engine::general_purpose::{STANDARD, URL_SAFE};
 pub use stream::{decode_file, decode_stream, encode_file, encode_stream};
 
 /// Why base64 text could not be decoded, or a file could not be streamed.
+///
+/// ```
+/// use ms_runtime::encoding::{self, EncodingError};
+///
+/// match encoding::decode("aGVs bG8=") {
+///     // decode_stream would skip the space; decode takes none
+///     Err(EncodingError::InvalidByte { offset, byte }) => assert_eq!((offset, byte), (4, b' ')),
+///     other => panic!("expected InvalidByte, got {other:?}"),
+/// }
+/// assert!(matches!(encoding::decode("AAAAA"), Err(EncodingError::InvalidLength { length: 5 })));
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodingError {
@@ -101,6 +112,13 @@ impl EncodingError {
 }
 
 /// Encodes bytes as standard, padded base64 (the protocol's form).
+///
+/// ```
+/// use ms_runtime::encoding;
+///
+/// let png = b"\x89PNG";
+/// assert_eq!(encoding::encode(png), "iVBORw==");
+/// ```
 pub fn encode(bytes: impl AsRef<[u8]>) -> String {
     STANDARD.encode(bytes)
 }
@@ -109,6 +127,14 @@ pub fn encode(bytes: impl AsRef<[u8]>) -> String {
 ///
 /// # Errors
 /// [`EncodingError`] naming the offset of the first bad byte.
+///
+/// ```
+/// use ms_runtime::encoding;
+///
+/// let bytes = encoding::decode("iVBORw==")?;
+/// assert_eq!(bytes, b"\x89PNG");
+/// # Ok::<(), encoding::EncodingError>(())
+/// ```
 pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, EncodingError> {
     STANDARD
         .decode(text)
@@ -116,6 +142,13 @@ pub fn decode(text: impl AsRef<[u8]>) -> Result<Vec<u8>, EncodingError> {
 }
 
 /// Encodes bytes as URL-safe, padded base64 (`-` and `_` instead of `+` and `/`).
+///
+/// ```
+/// use ms_runtime::encoding;
+///
+/// let token = encoding::encode_url_safe([0xfb, 0xef, 0xff]);
+/// assert_eq!(token, "--__"); // "++//" in the standard alphabet
+/// ```
 pub fn encode_url_safe(bytes: impl AsRef<[u8]>) -> String {
     URL_SAFE.encode(bytes)
 }
@@ -124,6 +157,14 @@ pub fn encode_url_safe(bytes: impl AsRef<[u8]>) -> String {
 ///
 /// # Errors
 /// [`EncodingError`] naming the offset of the first bad byte.
+///
+/// ```
+/// use ms_runtime::encoding;
+///
+/// assert_eq!(encoding::decode_url_safe("--__")?, [0xfb, 0xef, 0xff]);
+/// assert!(encoding::decode("--__").is_err()); // not the standard alphabet
+/// # Ok::<(), encoding::EncodingError>(())
+/// ```
 pub fn decode_url_safe(text: impl AsRef<[u8]>) -> Result<Vec<u8>, EncodingError> {
     URL_SAFE
         .decode(text)

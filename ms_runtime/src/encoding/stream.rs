@@ -129,6 +129,17 @@ pub fn decode_stream<R: Read, W: Write>(
 ///
 /// # Errors
 /// [`EncodingError::Io`] when a file cannot be read or written.
+///
+/// ```
+/// use ms_runtime::encoding;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (pdf, text) = (dir.path().join("scan.pdf"), dir.path().join("scan.b64"));
+/// std::fs::write(&pdf, b"%PDF-1.7")?;
+/// assert_eq!(encoding::encode_file(&pdf, &text)?, 8);
+/// assert_eq!(std::fs::read_to_string(&text)?, "JVBERi0xLjc=");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn encode_file(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<u64, EncodingError> {
     let input = File::open(src)?;
     write_atomically(dst.as_ref(), |out| encode_stream(input, out))
@@ -140,6 +151,21 @@ pub fn encode_file(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<u64, 
 ///
 /// # Errors
 /// [`EncodingError`] for bad input (with its offset) or failed I/O.
+///
+/// ```
+/// use ms_runtime::encoding;
+///
+/// let dir = tempfile::tempdir()?;
+/// let (text, pdf) = (dir.path().join("scan.b64"), dir.path().join("scan.pdf"));
+/// std::fs::write(&text, "JVBERi0xLjc=\n")?;
+/// assert_eq!(encoding::decode_file(&text, &pdf)?, 8);
+///
+/// std::fs::write(&text, "JVBE$i0xLjc=")?;
+/// let bad = dir.path().join("bad.pdf");
+/// assert!(encoding::decode_file(&text, &bad).is_err());
+/// assert!(!bad.exists()); // no half-written file
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn decode_file(src: impl AsRef<Path>, dst: impl AsRef<Path>) -> Result<u64, EncodingError> {
     let input = File::open(src)?;
     write_atomically(dst.as_ref(), |out| decode_stream(input, out))

@@ -4,6 +4,16 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How severe a record is, from most to least verbose.
+///
+/// ```
+/// use ms_runtime::logging::LogLevel;
+///
+/// let level: LogLevel = "WARN".parse()?;
+/// assert_eq!(level, LogLevel::Warning);
+/// assert_eq!(level.as_str(), "warning");
+/// assert!(LogLevel::Error > LogLevel::Info);
+/// # Ok::<(), ms_runtime::logging::ParseLogError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum LogLevel {
     /// Step-by-step detail.
@@ -41,6 +51,14 @@ impl fmt::Display for LogLevel {
 }
 
 /// A log setting that could not be read.
+///
+/// ```
+/// use ms_runtime::logging::LogFormat;
+///
+/// let Err(err) = "yaml".parse::<LogFormat>() else { unreachable!() };
+/// assert_eq!(err.found, "yaml");
+/// assert_eq!(err.to_string(), r#""yaml" is not term or json"#);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{found:?} is not {expected}")]
 pub struct ParseLogError {
@@ -93,6 +111,15 @@ pub struct LogFilter {
 
 impl LogFilter {
     /// A filter with one level for every module.
+    ///
+    /// ```
+    /// use ms_runtime::logging::{LogFilter, LogLevel};
+    ///
+    /// let filter = LogFilter::new(LogLevel::Debug);
+    /// assert_eq!(filter.default_level(), LogLevel::Debug);
+    /// assert!(filter.enabled("any::module", LogLevel::Debug));
+    /// assert!(!filter.enabled("any::module", LogLevel::Trace));
+    /// ```
     pub fn new(default: LogLevel) -> Self {
         Self {
             default,
@@ -124,6 +151,15 @@ impl LogFilter {
     }
 
     /// The most verbose level anything may be written at.
+    ///
+    /// ```
+    /// use ms_runtime::logging::{LogFilter, LogLevel};
+    ///
+    /// let filter: LogFilter = "warning,ms_runtime::gateway=trace".parse()?;
+    /// assert_eq!(filter.default_level(), LogLevel::Warning);
+    /// assert_eq!(filter.most_verbose(), LogLevel::Trace);
+    /// # Ok::<(), ms_runtime::logging::ParseLogError>(())
+    /// ```
     pub fn most_verbose(&self) -> LogLevel {
         self.overrides
             .iter()
@@ -179,6 +215,15 @@ impl fmt::Display for LogFilter {
 }
 
 /// How log lines are written.
+///
+/// ```
+/// use ms_runtime::logging::LogFormat;
+///
+/// assert_eq!("json".parse::<LogFormat>()?, LogFormat::Json);
+/// assert_eq!("text".parse::<LogFormat>()?, LogFormat::Term);
+/// assert_eq!(LogFormat::default(), LogFormat::Term);
+/// # Ok::<(), ms_runtime::logging::ParseLogError>(())
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LogFormat {
     /// Human-readable lines, coloured on a terminal.

@@ -51,6 +51,14 @@ const PANIC_FLUSH: Duration = Duration::from_secs(2);
 /// `MS_LOG_FORMAT`, `MS_SERVICE_NAME`, `MS_INSTANCE_ID`) unless [`init`] ran
 /// before. An invalid setting falls back to its default and says so in a
 /// warning line, since a logger must always be had.
+///
+/// ```
+/// use ms_runtime::logging::setup_logger;
+///
+/// let log = setup_logger("ocr::reader");
+/// let page_log = log.new(slog::o!("page" => 3));
+/// slog::debug!(page_log, "reading page"; "dpi" => 300);
+/// ```
 pub fn setup_logger(component: &str) -> slog::Logger {
     match global_or_init(|| settings_from_env(component)) {
         Some(sink) => sink.logger(component),
@@ -64,6 +72,17 @@ pub fn setup_logger(component: &str) -> slog::Logger {
 ///
 /// # Errors
 /// [`LoggingError::Start`] when the sink thread cannot start.
+///
+/// ```
+/// use std::time::Duration;
+/// use ms_runtime::logging::{self, LogFormat, LogSettings};
+///
+/// let sink = logging::init(LogSettings::new("ocr", "i-1").with_format(LogFormat::Json))?;
+/// let log = logging::setup_logger("ocr"); // from the sink started above
+/// slog::info!(log, "ready");
+/// sink.flush(Duration::from_secs(2))?;
+/// # Ok::<(), logging::LoggingError>(())
+/// ```
 pub fn init(settings: LogSettings) -> Result<LogSink, LoggingError> {
     let mut failure = None;
     let sink = GLOBAL.get_or_init(|| match start_global(settings) {
@@ -81,6 +100,18 @@ pub fn init(settings: LogSettings) -> Result<LogSink, LoggingError> {
 }
 
 /// The process-wide sink, if one was started.
+///
+/// ```
+/// use std::time::Duration;
+/// use ms_runtime::logging;
+///
+/// slog::info!(logging::setup_logger("batch"), "batch done"; "files" => 12);
+/// // a tool without a Service: write what is queued before exiting
+/// if let Some(sink) = logging::global() {
+///     sink.flush(Duration::from_secs(2))?;
+/// }
+/// # Ok::<(), logging::LoggingError>(())
+/// ```
 pub fn global() -> Option<LogSink> {
     GLOBAL.get().and_then(Clone::clone)
 }

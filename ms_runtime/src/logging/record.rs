@@ -30,12 +30,29 @@ pub(crate) struct OwnedRecord {
 
 /// Field names whose values are written as `***`; a field is secret when
 /// its lowercase name contains one of these.
+///
+/// ```
+/// use ms_runtime::logging::Redaction;
+///
+/// let redaction = Redaction::new(["password", "iban"]);
+/// assert!(redaction.is_secret("customer_IBAN"));
+/// assert!(!redaction.is_secret("customer_id"));
+/// assert!(Redaction::default().is_secret("db_password"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Redaction {
     patterns: Vec<String>,
 }
 
 /// The default secret-looking field names.
+///
+/// ```
+/// use ms_runtime::logging::{DEFAULT_REDACTED, Redaction};
+///
+/// // keep the defaults and add a field name of your own
+/// let redaction = Redaction::new(DEFAULT_REDACTED.iter().copied().chain(["iban"]));
+/// assert!(redaction.is_secret("api_key") && redaction.is_secret("iban"));
+/// ```
 pub const DEFAULT_REDACTED: &[&str] = &[
     "password",
     "passwd",

@@ -14,12 +14,34 @@ use super::record::{FieldValue, Fields, OwnedRecord, Redaction};
 use super::{LogFilter, LogFormat, LogLevel};
 
 /// Records the sink's mailbox holds before new ones are dropped.
+///
+/// ```
+/// use ms_runtime::logging::{DEFAULT_QUEUE_CAPACITY, LogSettings};
+///
+/// assert_eq!(LogSettings::new("ocr", "i-1").queue_capacity, DEFAULT_QUEUE_CAPACITY);
+/// // a chatty service: more room before records are dropped
+/// let settings = LogSettings::new("ocr", "i-1").with_queue_capacity(4 * DEFAULT_QUEUE_CAPACITY);
+/// assert_eq!(settings.queue_capacity, 32_768);
+/// ```
 pub const DEFAULT_QUEUE_CAPACITY: usize = 8_192;
 
 /// Name of the sink's thread; a panic there must not wait on the sink itself.
 pub(crate) const SINK_THREAD: &str = "ms-log-sink";
 
 /// Where log lines go.
+///
+/// ```
+/// use ms_runtime::logging::{LogOutput, LogSettings};
+///
+/// // where the platform collects standard output
+/// let settings = LogSettings::new("ocr", "i-1").with_output(LogOutput::Stdout);
+/// # let _ = settings;
+/// // or into a file
+/// let file = tempfile::tempfile()?;
+/// let settings = LogSettings::new("ocr", "i-1").with_output(LogOutput::Writer(Box::new(file)));
+/// # let _ = settings;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub enum LogOutput {
     /// Standard error (coloured when it is a terminal, in `term` format).
     Stderr,
@@ -41,6 +63,18 @@ impl std::fmt::Debug for LogOutput {
 
 /// How a [`LogSink`] writes: levels, format, output, the fields on every
 /// line, redaction and the queue bound.
+///
+/// ```
+/// use ms_runtime::logging::{LogFormat, LogOutput, LogSettings, Redaction};
+///
+/// let settings = LogSettings::new("ocr", "i-1")
+///     .with_filter("info,awc=warning".parse()?)
+///     .with_format(LogFormat::Json)
+///     .with_output(LogOutput::Stdout)
+///     .with_redaction(Redaction::new(["password", "iban"]));
+/// assert_eq!(settings.filter.to_string(), "info,awc=warning");
+/// # Ok::<(), ms_runtime::logging::ParseLogError>(())
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct LogSettings {
@@ -105,6 +139,17 @@ impl LogSettings {
     }
 
     /// Settings for a service as the runtime configures it.
+    ///
+    /// ```
+    /// use ms_runtime::Config;
+    /// use ms_runtime::logging::{LogFormat, LogSettings};
+    ///
+    /// let config = Config::builder().service_name("ocr").log_format("json").build()?;
+    /// let settings = LogSettings::from_config(&config, "handler-name");
+    /// assert_eq!(settings.service, "ocr"); // MS_SERVICE_NAME wins over the handler's name
+    /// assert_eq!(settings.format, LogFormat::Json);
+    /// # Ok::<(), ms_runtime::ConfigError>(())
+    /// ```
     pub fn from_config(config: &crate::Config, service: &str) -> Self {
         Self::new(
             config.service_name.as_deref().unwrap_or(service),
@@ -116,6 +161,20 @@ impl LogSettings {
 }
 
 /// The log sink could not start or did not answer.
+///
+/// ```
+/// use std::time::Duration;
+/// use ms_runtime::logging::{LogOutput, LogSettings, LogSink, LoggingError};
+///
+/// let output = LogOutput::Writer(Box::new(std::io::sink()));
+/// let sink = LogSink::start(LogSettings::new("ocr", "i-1").with_output(output))?;
+/// match sink.shutdown(Duration::from_secs(5)) {
+///     Ok(()) => {}
+///     Err(LoggingError::FlushTimeout(waited)) => eprintln!("log output stuck for {waited:?}"),
+///     Err(e) => eprintln!("last log lines lost: {e}"),
+/// }
+/// # Ok::<(), LoggingError>(())
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LoggingError {
@@ -137,6 +196,23 @@ pub enum LoggingError {
 /// full is dropped, never waited for, so logging cannot stall a handler; the
 /// number dropped is counted and written as a warning line once the sink
 /// catches up.
+///
+/// ```
+/// use std::time::Duration;
+/// use ms_runtime::logging::{LogFormat, LogOutput, LogSettings, LogSink};
+///
+/// let file = tempfile::NamedTempFile::new()?;
+/// let output = LogOutput::Writer(Box::new(file.reopen()?));
+/// let settings = LogSettings::new("ocr", "i-1").with_format(LogFormat::Json).with_output(output);
+/// let sink = LogSink::start(settings)?;
+/// slog::info!(sink.logger("reader"), "page read"; "page" => 3, "token" => "abc");
+/// sink.shutdown(Duration::from_secs(5))?;
+///
+/// let line = std::fs::read_to_string(file.path())?;
+/// assert!(line.contains(r#""component":"reader""#) && line.contains(r#""token":"***""#));
+/// assert_eq!(sink.dropped(), 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone)]
 pub struct LogSink {
     inner: Arc<SinkShared>,
@@ -229,6 +305,18 @@ impl LogSink {
 
     /// A logger for a component of another service sharing this process's
     /// sink (several services in one process, as in tests and demos).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ms_runtime::logging::{LogSettings, LogSink};
+    ///
+    /// // two services in one test process, one sink
+    /// let sink = LogSink::start(LogSettings::new("tests", "-"))?;
+    /// slog::info!(sink.service_logger("ocr", "i-1", "handler"), "extracting");
+    /// slog::info!(sink.service_logger("tagger", "i-2", "handler"), "tagging");
+    /// sink.shutdown(Duration::from_secs(5))?;
+    /// # Ok::<(), ms_runtime::logging::LoggingError>(())
+    /// ```
     pub fn service_logger(&self, service: &str, instance: &str, component: &str) -> slog::Logger {
         self.inner.root.new(o!(
             "service" => service.to_owned(),
@@ -247,6 +335,17 @@ impl LogSink {
     ///
     /// # Errors
     /// [`LoggingError::FlushTimeout`] or [`LoggingError::Stopped`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use ms_runtime::logging::{LogSettings, LogSink};
+    ///
+    /// let sink = LogSink::start(LogSettings::new("ocr", "i-1"))?;
+    /// slog::error!(sink.logger("main"), "cannot continue"; "reason" => "disk full");
+    /// // the line is written before the process exits
+    /// sink.flush(Duration::from_secs(2))?;
+    /// # Ok::<(), ms_runtime::logging::LoggingError>(())
+    /// ```
     pub fn flush(&self, timeout: Duration) -> Result<(), LoggingError> {
         let (done_tx, done_rx) = mpsc::sync_channel(1);
         // do_send ignores the mailbox bound: a flush must get through a full queue

@@ -10,6 +10,18 @@ use super::options::PutOptions;
 use crate::protocol::{Json, PayloadRef};
 
 /// Media type of claim-check objects.
+///
+/// ```no_run
+/// use ms_runtime::protocol::Json;
+/// use ms_runtime::s3::{CLAIM_CONTENT_TYPE, S3};
+///
+/// # async fn demo(s3: S3) -> Result<(), Box<dyn std::error::Error>> {
+/// let reference = s3.put_claim("claims", &Json::from_value(&"a large payload")?).await?;
+/// assert_eq!(reference.content_type.as_deref(), Some(CLAIM_CONTENT_TYPE));
+/// let info = s3.head("claims", &reference.key).await?;
+/// assert_eq!(info.content_type.as_deref(), Some(CLAIM_CONTENT_TYPE));
+/// # Ok(()) }
+/// ```
 pub const CLAIM_CONTENT_TYPE: &str = "application/json";
 
 /// SHA-256 of `bytes` as 64 lowercase hex digits.
@@ -74,6 +86,20 @@ impl S3 {
     /// [`S3Error::Integrity`] on any mismatch, [`S3Error::TooLarge`] when
     /// the reference announces more than [`crate::s3::S3Options::max_in_memory`],
     /// and the errors of [`S3::get_bytes`].
+    ///
+    /// ```no_run
+    /// use ms_runtime::protocol::Payload;
+    /// use ms_runtime::s3::S3;
+    ///
+    /// # async fn demo(s3: S3, payload: Payload) -> Result<(), Box<dyn std::error::Error>> {
+    /// let json = match payload {
+    ///     Payload::Inline(json) => json,
+    ///     Payload::Ref(reference) => s3.fetch_claim(&reference).await?, // size and SHA-256 checked
+    /// };
+    /// let pages: Vec<String> = json.parse()?;
+    /// # let _ = pages;
+    /// # Ok(()) }
+    /// ```
     pub async fn fetch_claim(&self, reference: &PayloadRef) -> Result<Json, S3Error> {
         let integrity = |what, expected: String, found: String| S3Error::Integrity {
             bucket: reference.bucket.clone(),

@@ -8,6 +8,16 @@ use std::path::PathBuf;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 
 /// A boxed cause, kept as the `source` of an error.
+///
+/// ```
+/// use std::io::{Error, ErrorKind};
+/// use ms_runtime::s3::{BoxError, S3Error};
+///
+/// let cause: BoxError = Error::from(ErrorKind::ConnectionReset).into();
+/// let err = S3Error::Interrupted { bucket: "scans".into(), key: "a.pdf".into(), source: cause };
+/// assert_eq!(err.to_string(), "transfer of scans/a.pdf was interrupted");
+/// assert!(std::error::Error::source(&err).is_some());
+/// ```
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// An object storage operation that failed.
@@ -157,6 +167,21 @@ impl S3Error {
 
     /// True for failures worth retrying later without changing anything:
     /// unreachable endpoint, timeout, interrupted transfer, 5xx answers.
+    ///
+    /// ```
+    /// use ms_runtime::s3::S3Error;
+    ///
+    /// let slow_down = S3Error::Other {
+    ///     operation: "PutObject",
+    ///     bucket: "scans".into(),
+    ///     key: "a.pdf".into(),
+    ///     status: Some(503),
+    ///     code: Some("SlowDown".into()),
+    ///     message: None,
+    /// };
+    /// assert!(slow_down.is_transient());
+    /// assert!(!S3Error::NoSuchBucket { bucket: "scans".into() }.is_transient());
+    /// ```
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable { .. } | Self::Timeout { .. } | Self::Interrupted { .. } => true,

@@ -75,6 +75,15 @@ impl fmt::Debug for S3 {
 }
 
 /// What an upload stored.
+///
+/// ```no_run
+/// use ms_runtime::s3::{PutOptions, S3};
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// let uploaded = s3.put_file("scans", "2024/big.tiff", "big.tiff", PutOptions::new()).await?;
+/// println!("stored {} bytes in {} parts, etag {:?}", uploaded.size, uploaded.parts, uploaded.etag);
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uploaded {
     /// Bytes stored.
@@ -86,6 +95,18 @@ pub struct Uploaded {
 }
 
 /// What `head` knows about an object.
+///
+/// ```no_run
+/// use ms_runtime::s3::S3;
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// let info = s3.head("scans", "2024/a.pdf").await?;
+/// println!("{} bytes of {:?}", info.size, info.content_type);
+/// if let Some(origin) = info.metadata.get("origin") {
+///     println!("scanned by {origin}");
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectInfo {
     /// Size in bytes.
@@ -103,6 +124,20 @@ pub struct ObjectInfo {
 /// An object's body as a stream of chunks, with its size.
 ///
 /// Holds one of the handle's operation slots until dropped.
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// use ms_runtime::s3::S3;
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// let mut object = s3.get_stream("logs", "2024-06-01.jsonl").await?;
+/// let mut lines = 0;
+/// while let Some(chunk) = object.try_next().await? {
+///     lines += chunk.iter().filter(|&&byte| byte == b'\n').count();
+/// }
+/// println!("{lines} lines in {} bytes", object.size);
+/// # Ok(()) }
+/// ```
 pub struct ObjectStream {
     /// Size of the object, from `Content-Length`.
     pub size: u64,
@@ -167,6 +202,24 @@ impl S3 {
     /// # Errors
     /// As [`S3::connect`], and for options out of range (a part size under
     /// 5 MiB, a zero bound).
+    ///
+    /// ```
+    /// use ms_runtime::Config;
+    /// use ms_runtime::s3::{S3, S3Options};
+    ///
+    /// # actix_rt::System::new().block_on(async {
+    /// let config = Config::from_vars([
+    ///     ("MS_S3_ENDPOINT", "http://127.0.0.1:9000"),
+    ///     ("MS_S3_ACCESS_KEY_ID", "minio"),
+    ///     ("MS_S3_SECRET_ACCESS_KEY", "minio-secret"),
+    /// ])?;
+    /// let options = S3Options { part_size: 16 * 1024 * 1024, max_attempts: 5, ..S3Options::default() };
+    /// let s3 = S3::connect_with(config.s3.as_ref().ok_or("no S3 settings")?, options)?;
+    /// assert_eq!(s3.options().part_size, 16 * 1024 * 1024);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # })?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connect_with(config: &S3Config, options: S3Options) -> Result<Self, S3Error> {
         let client = client::build(config, &options, None)?;
         let presigner = match &options.public_endpoint {
@@ -276,6 +329,20 @@ impl S3 {
     ///
     /// # Errors
     /// [`S3Error::Interrupted`] when `body` yields an error, else as [`S3::put_bytes`].
+    ///
+    /// ```no_run
+    /// use bytes::Bytes;
+    /// use futures_util::stream;
+    /// use ms_runtime::s3::{PutOptions, S3};
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// // rows made on the fly: the size is not known in advance
+    /// let rows = (0..1_000_000).map(|i| Ok(Bytes::from(format!("{i},row {i}\n"))));
+    /// let options = PutOptions::new().content_type("text/csv");
+    /// let uploaded = s3.put_stream("exports", "rows.csv", stream::iter(rows), options).await?;
+    /// println!("{} bytes in {} parts", uploaded.size, uploaded.parts);
+    /// # Ok(()) }
+    /// ```
     pub async fn put_stream<S>(
         &self,
         bucket: &str,
@@ -336,6 +403,21 @@ impl S3 {
     /// # Errors
     /// [`S3Error::NotFound`] and the others; chunks fail with
     /// [`S3Error::Interrupted`] when the connection breaks.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use ms_runtime::s3::S3;
+    /// use sha2::{Digest, Sha256};
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// let mut object = s3.get_stream("datasets", "train.parquet").await?;
+    /// let mut hasher = Sha256::new();
+    /// while let Some(chunk) = object.try_next().await? {
+    ///     hasher.update(&chunk);
+    /// }
+    /// println!("sha256 {:x}", hasher.finalize());
+    /// # Ok(()) }
+    /// ```
     pub async fn get_stream(&self, bucket: &str, key: &str) -> Result<ObjectStream, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         self.run(move |shared, permit| async move {
@@ -358,6 +440,17 @@ impl S3 {
     ///
     /// # Errors
     /// Everything but [`S3Error::NotFound`].
+    ///
+    /// ```no_run
+    /// use ms_runtime::s3::{PutOptions, S3};
+    ///
+    /// # async fn demo(s3: S3, thumbnail: bytes::Bytes) -> Result<(), ms_runtime::s3::S3Error> {
+    /// if !s3.exists("thumbnails", "a.png").await? {
+    ///     let options = PutOptions::new().content_type("image/png");
+    ///     s3.put_bytes("thumbnails", "a.png", thumbnail, options).await?;
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn exists(&self, bucket: &str, key: &str) -> Result<bool, S3Error> {
         match self.head(bucket, key).await {
             Ok(_) => Ok(true),
@@ -392,6 +485,16 @@ impl S3 {
     ///
     /// # Errors
     /// [`S3Error::NoSuchBucket`], [`S3Error::AccessDenied`] and the others.
+    ///
+    /// ```no_run
+    /// use ms_runtime::s3::S3;
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// s3.delete("scans", "2024/a.pdf").await?;
+    /// s3.delete("scans", "2024/a.pdf").await?; // already gone: still Ok
+    /// assert!(!s3.exists("scans", "2024/a.pdf").await?);
+    /// # Ok(()) }
+    /// ```
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         self.run(move |shared, _permit| async move { ops::delete(&shared, &bucket, &key).await })
@@ -403,6 +506,16 @@ impl S3 {
     /// # Errors
     /// The first key the store refused to delete, as [`S3Error::Other`] (or
     /// [`S3Error::AccessDenied`]); batches before it are deleted.
+    ///
+    /// ```no_run
+    /// use ms_runtime::s3::S3;
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// let pages: Vec<String> = (1..=300).map(|n| format!("tmp/page-{n}.png")).collect();
+    /// let deleted = s3.delete_many("scans", pages).await?;
+    /// println!("{deleted} temporary pages deleted");
+    /// # Ok(()) }
+    /// ```
     pub async fn delete_many<I>(&self, bucket: &str, keys: I) -> Result<usize, S3Error>
     where
         I: IntoIterator,
@@ -426,6 +539,16 @@ impl S3 {
     ///
     /// # Errors
     /// [`S3Error::NotFound`] for a missing source, and the others.
+    ///
+    /// ```no_run
+    /// use ms_runtime::s3::S3;
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// // a move: copy inside the store, then delete the original
+    /// s3.copy("inbox", "a.pdf", "archive", "2024/a.pdf").await?;
+    /// s3.delete("inbox", "a.pdf").await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn copy(
         &self,
         from_bucket: &str,
@@ -446,6 +569,16 @@ impl S3 {
     ///
     /// # Errors
     /// [`S3Error::InvalidConfig`] for an expiry out of range.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ms_runtime::s3::S3;
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// let url = s3.presign_get("reports", "2024/q2.pdf", Duration::from_secs(15 * 60)).await?;
+    /// println!("download it within 15 minutes: {url}");
+    /// # Ok(()) }
+    /// ```
     pub async fn presign_get(
         &self,
         bucket: &str,
@@ -464,6 +597,17 @@ impl S3 {
     ///
     /// # Errors
     /// [`S3Error::InvalidConfig`] for an expiry out of range.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use ms_runtime::s3::S3;
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// let url = s3.presign_put("uploads", "incoming/scan-17.pdf", Duration::from_secs(600)).await?;
+    /// // the client sends the bytes straight to the store: curl -T scan.pdf "$URL"
+    /// println!("{url}");
+    /// # Ok(()) }
+    /// ```
     pub async fn presign_put(
         &self,
         bucket: &str,
@@ -482,6 +626,18 @@ impl S3 {
     /// # Errors
     /// [`S3Error::Other`] with code `BucketAlreadyExists` or
     /// `BucketAlreadyOwnedByYou` when it exists, and the others.
+    ///
+    /// ```no_run
+    /// use ms_runtime::s3::{S3, S3Error};
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), S3Error> {
+    /// match s3.create_bucket("reports").await {
+    ///     Ok(()) => println!("bucket created"),
+    ///     Err(S3Error::Other { code: Some(code), .. }) if code.starts_with("BucketAlready") => {}
+    ///     Err(e) => return Err(e),
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), S3Error> {
         let bucket = bucket.to_owned();
         self.run(move |shared, _permit| async move { ops::create_bucket(&shared, &bucket).await })
@@ -492,6 +648,17 @@ impl S3 {
     ///
     /// # Errors
     /// [`S3Error::AccessDenied`], [`S3Error::Unreachable`] and the others.
+    ///
+    /// ```no_run
+    /// use ms_runtime::s3::S3;
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// // at start-up: fails early on a wrong endpoint or key
+    /// if s3.ensure_bucket("reports").await? {
+    ///     println!("created bucket reports");
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<bool, S3Error> {
         let bucket = bucket.to_owned();
         self.run(move |shared, _permit| async move { ops::ensure_bucket(&shared, &bucket).await })

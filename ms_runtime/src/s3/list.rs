@@ -10,9 +10,35 @@ use super::error::{S3Error, Target};
 use super::handle::{S3, Shared};
 
 /// The stream [`S3::list`] returns.
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// use ms_runtime::s3::{ListEntry, ListStream, S3};
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// let entries: ListStream = s3.list("scans", "2024/06/", None);
+/// let all: Vec<ListEntry> = entries.try_collect().await?;
+/// println!("{} objects", all.len());
+/// # Ok(()) }
+/// ```
 pub type ListStream = Pin<Box<dyn Stream<Item = Result<ListEntry, S3Error>> + Send>>;
 
 /// One entry of a listing.
+///
+/// ```no_run
+/// use futures_util::TryStreamExt;
+/// use ms_runtime::s3::{ListEntry, S3};
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// // the "folders" at the top of the bucket
+/// let mut entries = s3.list("scans", "", Some("/"));
+/// while let Some(entry) = entries.try_next().await? {
+///     if let ListEntry::Prefix(folder) = entry {
+///         println!("{folder}");
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListEntry {
     /// An object.
@@ -23,6 +49,22 @@ pub enum ListEntry {
 }
 
 /// An object as a listing shows it.
+///
+/// ```no_run
+/// use std::time::{Duration, SystemTime};
+/// use futures_util::TryStreamExt;
+/// use ms_runtime::s3::{ListEntry, S3};
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// let month_ago = SystemTime::now() - Duration::from_secs(30 * 24 * 3600);
+/// let mut entries = s3.list("tmp", "", None);
+/// while let Some(ListEntry::Object(object)) = entries.try_next().await? {
+///     if object.last_modified.is_some_and(|modified| modified < month_ago) {
+///         s3.delete("tmp", &object.key).await?;
+///     }
+/// }
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectSummary {
     /// The key.

@@ -9,14 +9,58 @@ use std::time::Duration;
 use url::Url;
 
 /// Default size of a multipart part, and the size above which uploads go multipart.
+///
+/// ```
+/// use ms_runtime::s3::{DEFAULT_PART_SIZE, S3Options};
+///
+/// assert_eq!(S3Options::default().part_size, DEFAULT_PART_SIZE);
+/// // fewer, larger parts on a fast link
+/// let options = S3Options { part_size: 4 * DEFAULT_PART_SIZE, ..S3Options::default() };
+/// # let _ = options;
+/// ```
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 /// Default number of parts (or download ranges) of one transfer in flight at once.
+///
+/// ```
+/// use ms_runtime::s3::{DEFAULT_PARTS_IN_FLIGHT, S3Options};
+///
+/// assert_eq!(S3Options::default().parts_in_flight, DEFAULT_PARTS_IN_FLIGHT);
+/// // less memory per transfer: at most (2 + 1) parts held
+/// let options = S3Options { parts_in_flight: 2, ..S3Options::default() };
+/// # let _ = options;
+/// ```
 pub const DEFAULT_PARTS_IN_FLIGHT: usize = 4;
 /// Default number of operations the handle runs at once.
+///
+/// ```
+/// use ms_runtime::s3::{DEFAULT_MAX_CONCURRENT, S3Options};
+///
+/// assert_eq!(S3Options::default().max_concurrent, DEFAULT_MAX_CONCURRENT);
+/// let options = S3Options { max_concurrent: 2 * DEFAULT_MAX_CONCURRENT, ..S3Options::default() };
+/// # let _ = options;
+/// ```
 pub const DEFAULT_MAX_CONCURRENT: usize = 16;
 /// Default largest object read into memory by `get_bytes` and `fetch_claim`.
+///
+/// ```
+/// use ms_runtime::s3::{DEFAULT_MAX_IN_MEMORY, S3Options};
+///
+/// assert_eq!(S3Options::default().max_in_memory, DEFAULT_MAX_IN_MEMORY);
+/// // a small container: refuse in-memory reads above 32 MiB
+/// let options = S3Options { max_in_memory: 32 * 1024 * 1024, ..S3Options::default() };
+/// # let _ = options;
+/// ```
 pub const DEFAULT_MAX_IN_MEMORY: u64 = 256 * 1024 * 1024;
 /// Default prefix of claim-check keys.
+///
+/// ```
+/// use ms_runtime::s3::{DEFAULT_CLAIM_PREFIX, S3Options};
+///
+/// assert_eq!(S3Options::default().claim_prefix, DEFAULT_CLAIM_PREFIX);
+/// // one prefix per service, so a lifecycle rule can expire each on its own
+/// let options = S3Options { claim_prefix: "claims/ocr/".into(), ..S3Options::default() };
+/// # let _ = options;
+/// ```
 pub const DEFAULT_CLAIM_PREFIX: &str = "claims/";
 
 /// How the handle talks to the store: timeouts, retries and bounds.
@@ -84,6 +128,19 @@ impl Default for S3Options {
 }
 
 /// How far a transfer has come.
+///
+/// ```
+/// use ms_runtime::s3::{Progress, TransferProgress};
+///
+/// fn percent(progress: TransferProgress) -> Option<u64> {
+///     progress.total.filter(|&total| total > 0).map(|total| progress.done * 100 / total)
+/// }
+///
+/// assert_eq!(percent(TransferProgress { done: 4, total: Some(16) }), Some(25));
+/// assert_eq!(percent(TransferProgress { done: 4, total: None }), None);
+/// let progress = Progress::new(|p| if let Some(pc) = percent(p) { eprintln!("{pc}%") });
+/// # let _ = progress;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransferProgress {
     /// Bytes moved so far.
@@ -95,6 +152,20 @@ pub struct TransferProgress {
 /// A callback told of a transfer's progress: after each part of an upload,
 /// after each chunk of a download. It runs on the S3 actor's thread, so it
 /// must be quick (update a bar, send on a channel with `try_send`).
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+/// use ms_runtime::s3::{Progress, PutOptions, S3};
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// let sent = Arc::new(AtomicU64::new(0));
+/// let counter = sent.clone();
+/// let progress = Progress::new(move |p| counter.store(p.done, Ordering::Relaxed));
+/// s3.put_file("scans", "big.tiff", "big.tiff", PutOptions::new().progress(progress)).await?;
+/// assert_eq!(sent.load(Ordering::Relaxed), s3.head("scans", "big.tiff").await?.size);
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct Progress(Arc<dyn Fn(TransferProgress) + Send + Sync>);
 
@@ -169,6 +240,17 @@ impl PutOptions {
 }
 
 /// Options of one download.
+///
+/// ```no_run
+/// use ms_runtime::s3::{GetOptions, Progress, S3};
+///
+/// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+/// let progress = Progress::new(|p| eprintln!("{} of {:?} bytes", p.done, p.total));
+/// let options = GetOptions::new().progress(progress);
+/// let size = s3.get_file("datasets", "train.parquet", "train.parquet", options).await?;
+/// println!("downloaded {size} bytes");
+/// # Ok(()) }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct GetOptions {
     /// Told after each chunk received.
