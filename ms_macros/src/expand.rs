@@ -50,7 +50,7 @@ pub(crate) fn service(item: &ItemImpl, service: &Service) -> TokenStream {
             async fn on_event(
                 &self,
                 __ms_ctx: &::ms_runtime::Context,
-                __ms_event: ::ms_runtime::Event,
+                #[allow(unused_mut)] mut __ms_event: ::ms_runtime::Event,
             ) -> ::core::result::Result<(), ::ms_runtime::HandlerError> {
                 match __ms_event.topic.as_str() {
                     #(#arms)*
@@ -80,7 +80,7 @@ pub(crate) fn service(item: &ItemImpl, service: &Service) -> TokenStream {
             async fn handle(
                 &self,
                 __ms_ctx: &::ms_runtime::Context,
-                __ms_request: ::ms_runtime::Request,
+                #[allow(unused_mut)] mut __ms_request: ::ms_runtime::Request,
             ) -> ::core::result::Result<::ms_runtime::protocol::Json, ::ms_runtime::HandlerError> {
                 #handle_body
             }
@@ -139,7 +139,7 @@ fn route_arm(route: &Method) -> TokenStream {
     let (decode, payload_arg) = match &route.payload {
         Some(ty) => (
             quote! {
-                let __ms_payload = ::ms_runtime::__private::decode::<#ty>(&__ms_request)?;
+                let __ms_payload = ::ms_runtime::__private::decode::<#ty>(&mut __ms_request)?;
             },
             quote!(__ms_payload),
         ),
@@ -198,7 +198,7 @@ fn event_arm(event: &Method) -> TokenStream {
     let (decode, payload_arg) = match &event.payload {
         Some(ty) => (
             quote! {
-                let __ms_payload = ::ms_runtime::__private::decode_event::<#ty>(&__ms_event)?;
+                let __ms_payload = ::ms_runtime::__private::decode_event::<#ty>(&mut __ms_event)?;
             },
             quote!(__ms_payload),
         ),

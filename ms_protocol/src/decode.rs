@@ -1,5 +1,6 @@
 use std::fmt;
 
+use bytestring::ByteString;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
@@ -225,9 +226,15 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::
 /// assert_eq!(err.code(), ErrorCode::BadRequest);
 /// ```
 pub fn decode(text: &str) -> Result<Envelope, DecodeError> {
+    decode_text(text, None)
+}
+
+fn decode_text(text: &str, frame: Option<&ByteString>) -> Result<Envelope, DecodeError> {
     let raw = read_frame(text)?;
-    let id = readable_id(&raw);
-    decode_frame(&raw).map_err(|kind| DecodeError { id, kind })
+    decode_frame(&raw, frame).map_err(|kind| DecodeError {
+        id: readable_id(&raw),
+        kind,
+    })
 }
 
 /// Like [`decode`], and refuses frames longer than `limit` bytes with
@@ -245,6 +252,29 @@ pub fn decode_limited(text: &str, limit: u64) -> Result<Envelope, DecodeError> {
         });
     }
     decode(text)
+}
+
+/// Like [`decode_limited`] for a frame held in a shared buffer: inline
+/// payloads become views of `frame` instead of copies, so a large payload
+/// is not copied on its way to the handler.
+///
+/// # Errors
+/// As [`decode_limited`].
+///
+/// ```
+/// use ms_protocol::{decode_shared, Body, ByteString};
+///
+/// let frame = ByteString::from(r#"{"v":1,"kind":"event","id":"e1","topic":"t","payload":[1,2]}"#);
+/// let envelope = decode_shared(&frame, 1024)?;
+/// let Body::Event(event) = &envelope.body else { unreachable!() };
+/// assert_eq!(event.payload.as_inline().map(|p| p.as_str()), Some("[1,2]"));
+/// # Ok::<(), ms_protocol::DecodeError>(())
+/// ```
+pub fn decode_shared(frame: &ByteString, limit: u64) -> Result<Envelope, DecodeError> {
+    if frame.len() as u64 > limit {
+        return decode_limited(frame, limit);
+    }
+    decode_text(frame, Some(frame))
 }
 
 fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
@@ -278,7 +308,10 @@ fn readable_id(raw: &RawFrame<'_>) -> Option<MessageId> {
     MessageId::new(text).ok()
 }
 
-fn decode_frame(raw: &RawFrame<'_>) -> Result<Envelope, DecodeErrorKind> {
+fn decode_frame(
+    raw: &RawFrame<'_>,
+    frame: Option<&ByteString>,
+) -> Result<Envelope, DecodeErrorKind> {
     let v = required(raw.v, None, "v")?;
     if serde_json::from_str::<u64>(v.get()).ok() != Some(PROTOCOL_VERSION) {
         return Err(DecodeErrorKind::UnsupportedVersion {
@@ -339,14 +372,14 @@ fn decode_frame(raw: &RawFrame<'_>) -> Result<Envelope, DecodeErrorKind> {
                 Some(f) => Some(parse(f, "from")?),
                 None => None,
             },
-            payload: payload(raw, kind)?,
+            payload: payload(raw, kind, frame)?,
         }),
         Kind::Reply => Body::Reply(Reply {
             correlation_id: message_id(
                 required(raw.correlation_id, k, "correlation_id")?,
                 "correlation_id",
             )?,
-            payload: payload(raw, kind)?,
+            payload: payload(raw, kind, frame)?,
         }),
         Kind::Error => {
             let error: WireError = parse(required(raw.error, k, "error")?, "error")?;
@@ -360,7 +393,7 @@ fn decode_frame(raw: &RawFrame<'_>) -> Result<Envelope, DecodeErrorKind> {
         }
         Kind::Event => Body::Event(Event {
             topic: name(raw.topic, k, "topic")?,
-            payload: payload(raw, kind)?,
+            payload: payload(raw, kind, frame)?,
         }),
         Kind::Ack => {
             let texts: Vec<String> = parse(required(raw.ids, k, "ids")?, "ids")?;
@@ -440,11 +473,15 @@ fn message_id(raw: &RawValue, field: &'static str) -> Result<MessageId, DecodeEr
     MessageId::new(text).map_err(|e| invalid(field, e.to_string()))
 }
 
-fn payload(raw: &RawFrame<'_>, kind: Kind) -> Result<Payload, DecodeErrorKind> {
+fn payload(
+    raw: &RawFrame<'_>,
+    kind: Kind,
+    frame: Option<&ByteString>,
+) -> Result<Payload, DecodeErrorKind> {
     match (raw.payload, raw.payload_ref) {
         (Some(_), Some(_)) => Err(DecodeErrorKind::PayloadConflict { kind }),
         (None, None) => Err(DecodeErrorKind::PayloadMissing { kind }),
-        (Some(inline), None) => Ok(Payload::Inline(Json::from_raw(inline.to_owned()))),
+        (Some(inline), None) => Ok(Payload::Inline(Json::shared(frame, inline))),
         (None, Some(reference)) => {
             let reference: PayloadRef = parse(reference, "payload_ref")?;
             reference

@@ -30,13 +30,17 @@ mod headers;
 mod id;
 mod payload;
 
-pub use decode::{DecodeError, DecodeErrorKind, decode, decode_limited};
+pub use decode::{DecodeError, DecodeErrorKind, decode, decode_limited, decode_shared};
 pub use encode::{EncodeError, encode};
 pub use envelope::{Ack, Body, Envelope, ErrorReport, Event, Hello, Kind, Reply, Request, Welcome};
 pub use error_code::{ErrorCode, WireError};
 pub use headers::{HeaderError, Headers};
 pub use id::{InvalidId, MessageId};
 pub use payload::{Json, Payload, PayloadRef};
+
+/// The shared, immutable UTF-8 buffer frames are held in (from the
+/// `bytestring` crate): see [`decode_shared`].
+pub use bytestring::ByteString;
 
 /// The protocol version this crate speaks: the `v` of every envelope.
 ///

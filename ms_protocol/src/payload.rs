@@ -1,7 +1,8 @@
 use std::fmt;
 
+use bytestring::ByteString;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 /// A JSON value kept as its text.
@@ -9,6 +10,9 @@ use serde_json::value::RawValue;
 /// Payloads are stored unparsed: the gateway forwards them without building a
 /// tree, and a handler parses them once, straight into its own type. Two
 /// `Json`s are equal when their texts are.
+///
+/// The text is a shared buffer: a payload decoded from a frame is a view
+/// into that frame (no copy), and cloning a `Json` does not copy the text.
 ///
 /// ```
 /// use ms_protocol::Json;
@@ -19,9 +23,8 @@ use serde_json::value::RawValue;
 /// assert_eq!(page["page"], 3);
 /// # Ok::<(), serde_json::Error>(())
 /// ```
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Json(Box<RawValue>);
+#[derive(Clone)]
+pub struct Json(ByteString);
 
 impl Json {
     /// Serialises any value.
@@ -29,7 +32,7 @@ impl Json {
     /// # Errors
     /// When serde cannot serialise it (for example a map with non-string keys).
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Result<Self, serde_json::Error> {
-        serde_json::value::to_raw_value(value).map(Self)
+        serde_json::to_string(value).map(|text| Self(ByteString::from(text)))
     }
 
     /// Checks that `text` is one JSON value and keeps it as it is.
@@ -37,12 +40,14 @@ impl Json {
     /// # Errors
     /// When `text` is not valid JSON.
     pub fn from_text(text: impl Into<String>) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text.into()).map(Self)
+        let text = text.into();
+        serde_json::from_str::<&RawValue>(&text)?;
+        Ok(Self(ByteString::from(text)))
     }
 
     /// The JSON `null`.
     pub fn null() -> Self {
-        Self(RawValue::NULL.to_owned())
+        Self(ByteString::from_static("null"))
     }
 
     /// Deserialises into any type.
@@ -50,33 +55,65 @@ impl Json {
     /// # Errors
     /// When the JSON does not fit `T`; serde's message says where.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        serde_json::from_str(self.0.get())
+        serde_json::from_str(&self.0)
     }
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        self.0.get()
+        &self.0
     }
 
     /// Length of the JSON text in bytes.
     pub fn len(&self) -> usize {
-        self.0.get().len()
+        self.0.len()
     }
 
     /// True for an empty text, which a valid `Json` never has.
     pub fn is_empty(&self) -> bool {
-        self.0.get().is_empty()
+        self.0.is_empty()
     }
 
-    pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
-        Self(raw)
+    /// `raw`, which points into `frame`, as a view of the frame's buffer;
+    /// a copy when it does not point into it.
+    pub(crate) fn shared(frame: Option<&ByteString>, raw: &RawValue) -> Self {
+        let text = raw.get();
+        match frame {
+            Some(frame) if contains(frame, text) => Self(frame.slice_ref(text)),
+            _ => Self(ByteString::from(text)),
+        }
     }
+}
+
+/// Whether `part` lies inside `whole`'s buffer.
+fn contains(whole: &str, part: &str) -> bool {
+    let (start, end) = (
+        whole.as_ptr() as usize,
+        whole.as_ptr() as usize + whole.len(),
+    );
+    let (p_start, p_end) = (part.as_ptr() as usize, part.as_ptr() as usize + part.len());
+    start <= p_start && p_end <= end
 }
 
 impl From<Box<RawValue>> for Json {
     /// Wraps JSON already checked by serde_json, without checking it again.
     fn from(raw: Box<RawValue>) -> Self {
-        Self(raw)
+        Self(ByteString::from(String::from(Box::<str>::from(raw))))
+    }
+}
+
+impl Serialize for Json {
+    /// Writes the text as it is (with serde_json; other formats get the
+    /// value re-read from the text).
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let raw: &RawValue =
+            serde_json::from_str(&self.0).map_err(<S::Error as serde::ser::Error>::custom)?;
+        raw.serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Json {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(deserializer).map(Self::from)
     }
 }
 

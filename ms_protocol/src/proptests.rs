@@ -151,6 +151,11 @@ proptest! {
     }
 
     #[test]
+    fn the_hand_written_encoder_writes_what_serde_writes(env in envelope()) {
+        prop_assert_eq!(encode(&env).unwrap(), serde_json::to_string(&env).unwrap());
+    }
+
+    #[test]
     fn no_string_panics_the_decoder(text in ".{0,200}") {
         let _ = decode(&text);
     }

@@ -107,7 +107,11 @@ settings! {
     LOG_FORMAT = "MS_LOG_FORMAT", "log_format", false;
     CLAIM_THRESHOLD = "MS_CLAIM_CHECK_THRESHOLD", "claim_check_threshold", false;
     CLAIM_BUCKET = "MS_CLAIM_CHECK_BUCKET", "claim_check_bucket", false;
+    HANDLER_THREADS = "MS_HANDLER_THREADS", "handler_threads", false;
 }
+
+/// Most handler threads `MS_HANDLER_THREADS` accepts.
+const MAX_HANDLER_THREADS: usize = 1024;
 
 /// The variable naming the optional TOML file.
 ///
@@ -319,7 +323,13 @@ pub struct Tuning {
     /// `publish` fail with `overloaded`; replies still go in, up to twice the
     /// bound, then the oldest unacked frame is dropped and logged.
     pub outbox_capacity: usize,
-    /// Threads (arbiters) running handler actors; default: one per core.
+    /// Threads (arbiters) running handler actors; default: one per core
+    /// (`MS_HANDLER_THREADS`). `0` runs every handler actor on the
+    /// connection's own thread: no hop between threads per message, which
+    /// suits light, non-blocking handlers (proxies, routers, echo); a
+    /// handler that computes for long then delays the connection's
+    /// heartbeats and acks, so keep the pool for those (or mark their routes
+    /// `blocking`).
     pub handler_threads: usize,
     /// Default deadline of `Context::request` when the caller sets none.
     pub request_timeout: Duration,
@@ -542,6 +552,21 @@ impl ConfigBuilder {
         self.set(&INSTANCE_ID, id)
     }
 
+    /// Threads running handler actors (`MS_HANDLER_THREADS`; `0`: the
+    /// connection's own thread); wins over the `handler_threads` of a
+    /// [`ConfigBuilder::tuning`].
+    ///
+    /// ```
+    /// use ms_runtime::{Config, Tuning};
+    ///
+    /// let config = Config::builder().handler_threads(0).tuning(Tuning::default()).build()?;
+    /// assert_eq!(config.tuning.handler_threads, 0);
+    /// # Ok::<(), ms_runtime::ConfigError>(())
+    /// ```
+    pub fn handler_threads(self, n: usize) -> Self {
+        self.set(&HANDLER_THREADS, n.to_string())
+    }
+
     /// Most requests handled at once (`MS_MAX_IN_FLIGHT`).
     pub fn max_in_flight(self, n: u32) -> Self {
         self.set(&MAX_IN_FLIGHT, n.to_string())
@@ -628,11 +653,16 @@ impl ConfigBuilder {
     /// assert!(matches!(refused, Err(ConfigError::Invalid { var: "MS_S3_BUCKET", .. })));
     /// ```
     pub fn build(self) -> Result<Config, ConfigError> {
+        let threads_given = self.values.contains_key(HANDLER_THREADS.var);
         let mut layers = Layers::default();
         layers.push(ConfigSource::Builder, self.values);
         let mut config = layers.resolve()?;
         if let Some(tuning) = self.tuning {
+            let threads = config.tuning.handler_threads;
             config.tuning = tuning;
+            if threads_given {
+                config.tuning.handler_threads = threads;
+            }
         }
         Ok(config)
     }
@@ -755,7 +785,20 @@ impl Layers {
                     })?,
             },
             claim_check_bucket: self.bucket(&CLAIM_BUCKET)?,
-            tuning: Tuning::default(),
+            tuning: match self.get(&HANDLER_THREADS) {
+                None => Tuning::default(),
+                Some((text, _)) => Tuning {
+                    handler_threads: text
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| *n <= MAX_HANDLER_THREADS)
+                        .ok_or_else(|| {
+                            self.invalid(&HANDLER_THREADS, "a whole number from 0 to 1024")
+                        })?,
+                    ..Tuning::default()
+                },
+            },
         })
     }
 

@@ -343,3 +343,46 @@ fn builder_checks_like_the_environment() {
         "{err:?}"
     );
 }
+
+#[test]
+fn handler_threads_come_from_the_environment_and_zero_means_inline() {
+    let default = Config::from_vars([("MS_SERVICE_NAME", "x")]).unwrap();
+    assert_eq!(
+        default.tuning.handler_threads,
+        Tuning::default().handler_threads
+    );
+    let inline = Config::from_vars([("MS_HANDLER_THREADS", "0")]).unwrap();
+    assert_eq!(inline.tuning.handler_threads, 0);
+    assert_eq!(
+        Config::from_vars([("MS_HANDLER_THREADS", " 8 ")])
+            .unwrap()
+            .tuning
+            .handler_threads,
+        8
+    );
+    for bad in ["-1", "lots", "1025"] {
+        let err = Config::from_vars([("MS_HANDLER_THREADS", bad)]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "MS_HANDLER_THREADS (environment) must be a whole number from 0 to 1024, found {bad:?}"
+            )
+        );
+    }
+}
+
+#[test]
+fn an_explicit_handler_threads_wins_over_the_tuning_given_in_code() {
+    let tuning = Tuning {
+        handler_threads: 3,
+        ..Tuning::default()
+    };
+    let c = Config::builder().tuning(tuning.clone()).build().unwrap();
+    assert_eq!(c.tuning.handler_threads, 3);
+    let c = Config::builder()
+        .tuning(tuning)
+        .handler_threads(0)
+        .build()
+        .unwrap();
+    assert_eq!(c.tuning.handler_threads, 0);
+}

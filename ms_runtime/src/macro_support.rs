@@ -7,6 +7,7 @@
 //! `#[diagnostic::do_not_recommend]` so the compiler reports the bound by
 //! our name instead of serde's.
 
+use std::any::{Any, TypeId};
 use std::future::Future;
 use std::time::Duration;
 
@@ -44,10 +45,25 @@ pub trait RouteOutput {
 }
 
 #[diagnostic::do_not_recommend]
-impl<T: Serialize> RouteOutput for Result<T, HandlerError> {
+impl<T: Serialize + 'static> RouteOutput for Result<T, HandlerError> {
     fn into_reply(self) -> Result<Json, HandlerError> {
-        HandlerError::reply(&self?)
+        let mut value = Some(self?);
+        // a `Json` reply is already JSON text: pass it on, no copy
+        if let Some(json) = take_as::<Json, T>(&mut value) {
+            return Ok(json);
+        }
+        match value {
+            Some(value) => HandlerError::reply(&value),
+            None => Err(HandlerError::internal("the reply was taken twice")),
+        }
     }
+}
+
+/// Moves the value out of `slot` when `T` is in fact `Want`.
+fn take_as<Want: 'static, T: 'static>(slot: &mut Option<T>) -> Option<Want> {
+    (slot as &mut dyn Any)
+        .downcast_mut::<Option<Want>>()
+        .and_then(Option::take)
 }
 
 /// What an event method may return.
@@ -88,8 +104,18 @@ impl<T: Clone + Send + 'static> BlockingService for T {}
 ///
 /// # Errors
 /// `bad_request` with serde's message.
-pub fn decode<T: Payload>(request: &Request) -> Result<T, HandlerError> {
-    request.parse()
+pub fn decode<T: Payload + 'static>(request: &mut Request) -> Result<T, HandlerError> {
+    take_payload(&mut request.payload).map_or_else(|| request.parse(), Ok)
+}
+
+/// A `Json` parameter takes the payload as received: the decoder already
+/// checked it is JSON, so it is neither parsed again nor copied.
+fn take_payload<T: 'static>(payload: &mut Json) -> Option<T> {
+    if TypeId::of::<T>() != TypeId::of::<Json>() {
+        return None;
+    }
+    let mut slot = Some(std::mem::replace(payload, Json::null()));
+    take_as::<T, Json>(&mut slot)
 }
 
 /// Parses an event's payload; a payload that does not fit is a
@@ -97,8 +123,8 @@ pub fn decode<T: Payload>(request: &Request) -> Result<T, HandlerError> {
 ///
 /// # Errors
 /// `bad_request` with serde's message.
-pub fn decode_event<T: Payload>(event: &Event) -> Result<T, HandlerError> {
-    event.parse()
+pub fn decode_event<T: Payload + 'static>(event: &mut Event) -> Result<T, HandlerError> {
+    take_payload(&mut event.payload).map_or_else(|| event.parse(), Ok)
 }
 
 /// Serialises what a route method returned.

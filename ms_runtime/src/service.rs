@@ -165,7 +165,7 @@ impl Service {
             max_in_flight: config.max_in_flight,
             version: handler.version().to_owned(),
         };
-        let threads = config.tuning.handler_threads.max(1);
+        let threads = config.tuning.handler_threads;
         if actix_rt::System::try_current().is_none() {
             return Err(Error::NoSystem);
         }

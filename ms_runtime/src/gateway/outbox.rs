@@ -78,7 +78,15 @@ impl Outbox {
     /// Forgets an acknowledged frame; false when it was not kept (a duplicate ack).
     pub(crate) fn ack(&mut self, id: &MessageId) -> bool {
         let known = self.frames.remove(id).is_some();
-        // stale ids in `order` are skipped lazily; compact when they dominate
+        // acks mostly come oldest first: drop settled ids from the front
+        while self
+            .order
+            .front()
+            .is_some_and(|front| !self.frames.contains_key(front))
+        {
+            self.order.pop_front();
+        }
+        // stale ids further in are skipped lazily; compact when they dominate
         if self.order.len() > 2 * self.frames.len() + 64 {
             let frames = &self.frames;
             self.order.retain(|id| frames.contains_key(id));

@@ -29,7 +29,7 @@ use crate::config::Tuning;
 use crate::dispatch::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 use crate::protocol::{
     Body, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, Envelope, ErrorCode, Headers, Hello,
-    MessageId, Payload, WireError, decode_limited, encode,
+    MessageId, Payload, WireError, decode_shared, encode,
 };
 
 type WsSink = SplitSink<Framed<BoxedSocket, Codec>, WsMessage>;
@@ -406,8 +406,8 @@ impl Supervisor {
 
     // ---- reading ----------------------------------------------------------
 
-    fn on_text(&mut self, text: &str, ctx: &mut Context<Self>) {
-        let envelope = match decode_limited(text, self.max_frame()) {
+    fn on_text(&mut self, text: &FrameText, ctx: &mut Context<Self>) {
+        let envelope = match decode_shared(text, self.max_frame()) {
             Ok(envelope) => envelope,
             Err(e) => {
                 warn!(self.log, "malformed frame from the gateway"; "error" => %e,
@@ -762,8 +762,8 @@ impl StreamHandler<StreamEvent> for Supervisor {
             }
         };
         match conn.reassembly.accept(frame, limit) {
-            Incoming::Text(bytes) => match std::str::from_utf8(&bytes) {
-                Ok(text) => self.on_text(text, ctx),
+            Incoming::Text(bytes) => match FrameText::try_from(bytes) {
+                Ok(text) => self.on_text(&text, ctx),
                 Err(_) => {
                     let e = WireError::new(ErrorCode::BadRequest, "text frame is not UTF-8");
                     self.write_envelope(&Envelope::error(None, e));
