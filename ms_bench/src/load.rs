@@ -32,8 +32,13 @@ impl Case {
     ) -> Result<Self, Box<dyn std::error::Error>> {
         let subject = match subject {
             "echo" => Subject::Echo,
+            "echo-inline" => Subject::EchoInline,
             "floor" => Subject::Floor,
-            other => return Err(format!("unknown service {other:?}: echo or floor").into()),
+            other => {
+                return Err(
+                    format!("unknown service {other:?}: echo, echo-inline or floor").into(),
+                );
+            }
         };
         Ok(Self {
             subject,
@@ -228,32 +233,50 @@ pub async fn run(case: &Case) -> Result<Outcome, BoxError> {
     })
 }
 
-/// The standard matrix, echo and floor side by side, as a markdown table.
+/// The standard matrix: every case run `MS_BENCH_RUNS` times (default 5),
+/// the floor and both echo set-ups alternating, so each repetition compares
+/// runs made seconds apart. The table shows each subject's median run (by
+/// throughput); the ratios are medians of the per-repetition ratios.
 pub async fn matrix() -> Result<(), Box<dyn std::error::Error>> {
+    const SUBJECTS: [Subject; 3] = [Subject::Floor, Subject::Echo, Subject::EchoInline];
+    let runs = std::env::var("MS_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(5)
+        .max(1);
     let cases = [
         (20_000, 256, 100),
         (3_000, 1, 100),
         (2_000, 16, 64 * 1024),
         (10_000, 10_000, 100),
     ];
+    println!("{runs} runs per case and service; the median run of each:\n");
     println!(
         "| case | service | req/s | p50 | p90 | p99 | max | CPU s | RSS idle KiB | RSS peak KiB |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|");
     let mut ratios = Vec::new();
     for (n, window, size) in cases {
-        let mut pair = Vec::new();
-        for subject in [Subject::Floor, Subject::Echo] {
-            let case = Case {
-                subject,
-                n,
-                window,
-                size,
+        let mut results: Vec<Vec<Outcome>> = SUBJECTS.iter().map(|_| Vec::new()).collect();
+        for _ in 0..runs {
+            for (i, subject) in SUBJECTS.into_iter().enumerate() {
+                let case = Case {
+                    subject,
+                    n,
+                    window,
+                    size,
+                };
+                let outcome = run(&case).await.map_err(|e| e.to_string())?;
+                eprintln!("{}", outcome.line());
+                results[i].push(outcome);
+            }
+        }
+        for (subject, outcomes) in SUBJECTS.iter().zip(&results) {
+            let Some(outcome) = median_run(outcomes) else {
+                continue;
             };
-            let outcome = run(&case).await.map_err(|e| e.to_string())?;
-            eprintln!("{}", outcome.line());
             println!(
-                "| {n} x {size} B, window {window} | {} | {:.0} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {:.2} | {} | {} |",
+                "| {n} x {size} B, window {window} | {} | {:.0} | {:.2?} | {:.2?} | {:.2?} | {:.2?} | {:.3} | {} | {} |",
                 subject.name(),
                 outcome.throughput(),
                 outcome.percentile(0.5),
@@ -264,19 +287,43 @@ pub async fn matrix() -> Result<(), Box<dyn std::error::Error>> {
                 outcome.idle_rss_kib,
                 outcome.peak_rss_kib,
             );
-            pair.push(outcome);
         }
-        let (floor, echo) = (&pair[0], &pair[1]);
-        ratios.push(format!(
-            "- {n} x {size} B, window {window}: throughput {:.2} x floor, p50 {:.2} x floor, RSS growth {:.2} KiB per request in flight",
-            echo.throughput() / floor.throughput(),
-            echo.percentile(0.5).as_secs_f64() / floor.percentile(0.5).as_secs_f64().max(1e-9),
-            echo.peak_rss_kib.saturating_sub(echo.idle_rss_kib) as f64 / window as f64,
-        ));
+        for (subject, outcomes) in SUBJECTS.iter().zip(&results).skip(1) {
+            let pairs = || results[0].iter().zip(outcomes);
+            let throughput = median(pairs().map(|(f, e)| e.throughput() / f.throughput()));
+            let p50 = median(pairs().map(|(f, e)| {
+                e.percentile(0.5).as_secs_f64() / f.percentile(0.5).as_secs_f64().max(1e-9)
+            }));
+            let cpu = median(pairs().map(|(f, e)| {
+                (e.cpu.as_secs_f64() / n as f64) / (f.cpu.as_secs_f64() / n as f64).max(1e-12)
+            }));
+            let growth = median(
+                outcomes
+                    .iter()
+                    .map(|e| e.peak_rss_kib.saturating_sub(e.idle_rss_kib) as f64 / window as f64),
+            );
+            ratios.push(format!(
+                "- {n} x {size} B, window {window}, {}: throughput {throughput:.2} x floor, p50 {p50:.2} x floor, CPU per request {cpu:.2} x floor, RSS growth {growth:.2} KiB per request in flight",
+                subject.name()
+            ));
+        }
     }
     println!();
     for line in ratios {
         println!("{line}");
     }
     Ok(())
+}
+
+/// The run with the median throughput.
+fn median_run(outcomes: &[Outcome]) -> Option<&Outcome> {
+    let mut sorted: Vec<&Outcome> = outcomes.iter().collect();
+    sorted.sort_by(|a, b| a.throughput().total_cmp(&b.throughput()));
+    sorted.get(sorted.len() / 2).copied()
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
 }

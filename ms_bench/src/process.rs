@@ -13,6 +13,9 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Subject {
     /// `example-echo`, built on the framework.
     Echo,
+    /// `example-echo` with `MS_HANDLER_THREADS=0`: handlers on the
+    /// connection's thread.
+    EchoInline,
     /// The floor in `floor.rs`.
     Floor,
 }
@@ -21,6 +24,7 @@ impl Subject {
     pub fn name(self) -> &'static str {
         match self {
             Self::Echo => "example-echo",
+            Self::EchoInline => "example-echo, handler_threads 0",
             Self::Floor => "floor",
         }
     }
@@ -35,7 +39,7 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
             c.args(["floor", url]);
             c
         }
-        Subject::Echo => {
+        Subject::Echo | Subject::EchoInline => {
             let dir = exe
                 .parent()
                 .map(PathBuf::from)
@@ -49,6 +53,9 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
                 .env("MS_MAX_IN_FLIGHT", window.to_string())
                 .env("MS_SERVICE_NAME", "echo")
                 .env("MS_LOG_LEVEL", "warning");
+            if subject == Subject::EchoInline {
+                c.env("MS_HANDLER_THREADS", "0");
+            }
             c
         }
     };
