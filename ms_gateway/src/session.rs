@@ -10,7 +10,7 @@ use actix_ws::{
 use futures_util::StreamExt as _;
 use ms_protocol::{
     Body, DecodeError, Envelope, ErrorCode, Hello, MessageId, Welcome, WireError, decode_limited,
-    encode,
+    decode_shared, encode,
 };
 use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
@@ -198,7 +198,8 @@ async fn serve(
                         last_sent = Instant::now();
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => {
-                        match decode_limited(&text, limits.max_frame_bytes) {
+                        // payloads stay views of the received frame: forwarded without a copy
+                        match decode_shared(&text, limits.max_frame_bytes) {
                             Ok(envelope) => hub.frame(conn, envelope),
                             Err(e) => {
                                 hub.count_malformed();
