@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -108,6 +109,7 @@ settings! {
     CLAIM_THRESHOLD = "MS_CLAIM_CHECK_THRESHOLD", "claim_check_threshold", false;
     CLAIM_BUCKET = "MS_CLAIM_CHECK_BUCKET", "claim_check_bucket", false;
     HANDLER_THREADS = "MS_HANDLER_THREADS", "handler_threads", false;
+    HEALTH_BIND = "MS_HEALTH_BIND", "health_bind", false;
 }
 
 /// Most handler threads `MS_HANDLER_THREADS` accepts.
@@ -389,6 +391,9 @@ pub struct Config {
     /// Extra CA certificate (PEM) trusted for `wss://`, besides the built-in
     /// Mozilla roots (webpki-roots).
     pub tls_ca_file: Option<PathBuf>,
+    /// Where to answer health probes (`GET /healthz`, `GET /readyz`);
+    /// `None` (the default) opens no port.
+    pub health_bind: Option<SocketAddr>,
     /// Object storage; `None` when no `MS_S3_*` setting is given.
     pub s3: Option<S3Config>,
     /// Log levels, overall and per module.
@@ -550,6 +555,21 @@ impl ConfigBuilder {
     /// This instance's name (`MS_INSTANCE_ID`).
     pub fn instance_id(self, id: impl Into<String>) -> Self {
         self.set(&INSTANCE_ID, id)
+    }
+
+    /// Where to answer health probes (`MS_HEALTH_BIND`), e.g. `0.0.0.0:8081`:
+    /// `GET /healthz` is 200 while the service runs, `GET /readyz` is 200
+    /// while the gateway has welcomed it (503 otherwise).
+    ///
+    /// ```
+    /// use ms_runtime::Config;
+    ///
+    /// let config = Config::builder().health_bind("0.0.0.0:8081").build()?;
+    /// assert_eq!(config.health_bind, Some("0.0.0.0:8081".parse()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn health_bind(self, addr: impl Into<String>) -> Self {
+        self.set(&HEALTH_BIND, addr)
     }
 
     /// Threads running handler actors (`MS_HANDLER_THREADS`; `0`: the
@@ -755,6 +775,13 @@ impl Layers {
                     .ok_or_else(|| {
                         self.invalid(&MAX_IN_FLIGHT, "a whole number from 1 to 4294967295")
                     })?,
+            },
+            health_bind: match self.get(&HEALTH_BIND) {
+                None => None,
+                Some((text, _)) if text.trim().is_empty() => None,
+                Some((text, _)) => Some(text.trim().parse::<SocketAddr>().map_err(|_| {
+                    self.invalid(&HEALTH_BIND, "an address and port such as 0.0.0.0:8081")
+                })?),
             },
             tls_ca_file: self
                 .get(&TLS_CA_FILE)

@@ -386,3 +386,20 @@ fn an_explicit_handler_threads_wins_over_the_tuning_given_in_code() {
         .unwrap();
     assert_eq!(c.tuning.handler_threads, 0);
 }
+
+#[test]
+fn health_bind_is_an_address_or_nothing() {
+    assert_eq!(
+        Config::from_vars([("MS_SERVICE_NAME", "x")])
+            .unwrap()
+            .health_bind,
+        None
+    );
+    let c = Config::from_vars([("MS_HEALTH_BIND", "0.0.0.0:8081")]).unwrap();
+    assert_eq!(c.health_bind, Some("0.0.0.0:8081".parse().unwrap()));
+    let err = Config::from_vars([("MS_HEALTH_BIND", "8081")]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        r#"MS_HEALTH_BIND (environment) must be an address and port such as 0.0.0.0:8081, found "8081""#
+    );
+}

@@ -48,6 +48,15 @@ pub enum Error {
         "a service must be started inside an actix system (use ms_runtime::run, or #[actix_rt::main])"
     )]
     NoSystem,
+    /// The health probe port (`MS_HEALTH_BIND`) could not be opened.
+    #[error("cannot listen for health probes on {addr}")]
+    HealthBind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with [`Error`].
@@ -85,7 +94,8 @@ impl Error {
             | Self::Encode(_)
             | Self::Tls(_)
             | Self::S3(_)
-            | Self::NoSystem => ErrorCode::Internal,
+            | Self::NoSystem
+            | Self::HealthBind { .. } => ErrorCode::Internal,
             Self::Encoding(_) => ErrorCode::BadRequest,
         }
     }

@@ -72,6 +72,7 @@ pub mod encoding;
 mod error;
 mod gateway;
 mod handler;
+mod health;
 pub mod logging;
 pub use ms_protocol as protocol;
 pub mod s3;

@@ -1,6 +1,7 @@
 //! `run()`: builds the actor system from a `Config` and a `Handler`, serves
 //! until SIGINT/SIGTERM, then shuts down without losing what it holds.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use crate::dispatch::{Dispatch, HandlerPool};
 use crate::error::Error;
 use crate::gateway::{self, Gateway, Supervisor};
 use crate::handler::Handler;
+use crate::health::HealthProbe;
 use crate::logging::{self, LogSettings, LogSink};
 use crate::protocol::Hello;
 
@@ -127,6 +129,8 @@ pub struct Service {
     grace: Duration,
     log: Logger,
     sink: Option<LogSink>,
+    health: Option<actix_rt::task::JoinHandle<()>>,
+    health_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Service {
@@ -170,6 +174,15 @@ impl Service {
             return Err(Error::NoSystem);
         }
         let storage = gateway::open_storage(&config, &log)?;
+        let probe = match config.health_bind {
+            Some(addr) => Some(
+                HealthProbe::bind(addr)
+                    .await
+                    .map_err(|source| Error::HealthBind { addr, source })?,
+            ),
+            None => None,
+        };
+        let health_addr = probe.as_ref().and_then(|p| p.local_addr().ok());
         handler.on_start().await;
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect::<Vec<_>>());
@@ -188,6 +201,10 @@ impl Service {
                     return Err(e);
                 }
             };
+        let health = probe.map(|probe| {
+            info!(log, "answering health probes"; "addr" => health_addr.map(|a| a.to_string()));
+            actix_rt::spawn(probe.serve(gateway.state_changes(), logger("health")))
+        });
         info!(log, "service started";
             "gateway" => config.gateway_url.as_str(), "handler_threads" => threads,
             "max_in_flight" => config.max_in_flight);
@@ -200,6 +217,8 @@ impl Service {
             grace: config.tuning.shutdown_grace,
             log,
             sink,
+            health,
+            health_addr,
         })
     }
 
@@ -208,12 +227,21 @@ impl Service {
         &self.gateway
     }
 
+    /// Where health probes are answered (`MS_HEALTH_BIND`, with the real port
+    /// when it asked for port 0); `None` when probes are off.
+    pub fn health_addr(&self) -> Option<SocketAddr> {
+        self.health_addr
+    }
+
     /// Stops taking new work, lets in-flight handlers finish within the
     /// grace period, hands unfinished requests back to the gateway, flushes
     /// unacknowledged frames, closes with 1001, runs `on_stop`, stops the
     /// handler threads and flushes the logs.
     pub async fn shutdown(self) {
         gateway::stop(&self.supervisor, self.grace).await;
+        if let Some(health) = &self.health {
+            health.abort();
+        }
         (self.on_stop)().await;
         for arbiter in &self.arbiters {
             arbiter.stop();
