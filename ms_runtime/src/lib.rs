@@ -85,6 +85,11 @@ pub mod testing;
 #[path = "macro_support.rs"]
 pub mod __private;
 
+#[cfg(feature = "bench")]
+#[doc(hidden)]
+#[path = "bench_support.rs"]
+pub mod __bench;
+
 pub use ms_macros::ms_service;
 
 pub use client::{GatewayClient, Received, Registration};

@@ -1,0 +1,135 @@
+//! Not public API: a harness that lets `ms_bench`'s criterion benchmark time
+//! the real dispatch path without sockets: a request frame is decoded, handed
+//! to the handler pool (a fresh handler actor, on a handler thread or inline),
+//! the handler runs, its outcome comes back as a `Settle` message and the
+//! reply frame is encoded. Only the websocket and the supervisor's
+//! bookkeeping (acks, outbox, dedup) are left out.
+//!
+//! Enabled by the `bench` feature; names and signatures may change at any time.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use tokio::sync::{mpsc, watch};
+
+use crate::dispatch::{Delivery, DeliveryKind, Dispatch, HandlerPool};
+use crate::gateway::{
+    Call, CallError, ConnectionState, ForgetCall, Gateway, Outcome, Publish, Settle, Storage,
+};
+use crate::handler::Handler;
+use crate::protocol::{Body, ByteString, Envelope, decode_shared, encode};
+
+/// A handler pool wired to an in-memory settle sink.
+pub struct DispatchBench {
+    pool: Box<dyn Dispatch>,
+    gateway: Gateway,
+    replies: mpsc::UnboundedReceiver<String>,
+    arbiters: Vec<Arbiter>,
+    _state: watch::Sender<ConnectionState>,
+}
+
+impl DispatchBench {
+    /// `threads` handler threads (`0`: handler actors on the calling thread).
+    /// Must be called inside an actix system.
+    pub fn new<H: Handler>(handler: H, threads: usize) -> Self {
+        let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
+        let handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect::<Vec<_>>());
+        let discard = slog::Logger::root(slog::Discard, slog::o!());
+        let pool: Box<dyn Dispatch> =
+            Box::new(HandlerPool::new(Arc::new(handler), handles, discard));
+        let (tx, replies) = mpsc::unbounded_channel();
+        let sink = SettleSink { replies: tx }.start();
+        let (state, state_rx) = watch::channel(ConnectionState::Connected {
+            session: "bench".to_owned(),
+        });
+        let gateway = Gateway::new(&sink, state_rx, Duration::from_secs(30), Storage::default());
+        Self {
+            pool,
+            gateway,
+            replies,
+            arbiters,
+            _state: state,
+        }
+    }
+
+    /// One request frame through the pool and the handler to its reply frame.
+    ///
+    /// # Errors
+    /// When the frame is not a valid request or the pool stopped.
+    pub async fn round_trip(&mut self, frame: &ByteString) -> Result<String, String> {
+        let envelope = decode_shared(frame, u64::MAX).map_err(|e| e.to_string())?;
+        let Body::Request(request) = envelope.body else {
+            return Err("not a request frame".to_owned());
+        };
+        let delivery = Delivery {
+            id: envelope.id,
+            kind: DeliveryKind::Request {
+                route: request.route,
+                from: request.from,
+            },
+            headers: envelope.headers,
+            payload: request.payload,
+            deadline: None,
+        };
+        self.pool.deliver(delivery, &self.gateway);
+        self.replies
+            .recv()
+            .await
+            .ok_or_else(|| "the settle sink stopped".to_owned())
+    }
+}
+
+impl Drop for DispatchBench {
+    fn drop(&mut self) {
+        for arbiter in &self.arbiters {
+            arbiter.stop();
+        }
+    }
+}
+
+/// Stands in for the supervisor: encodes each settled outcome as its frame.
+struct SettleSink {
+    replies: mpsc::UnboundedSender<String>,
+}
+
+impl Actor for SettleSink {
+    type Context = Context<Self>;
+}
+
+impl actix::Handler<Settle> for SettleSink {
+    type Result = ();
+
+    fn handle(&mut self, settle: Settle, _ctx: &mut Context<Self>) {
+        let envelope = match settle.outcome {
+            Outcome::Reply(payload) => Envelope::reply_to(&settle.id, payload),
+            Outcome::Failed(error) => Envelope::error(Some(&settle.id), error),
+            Outcome::EventDone => return,
+        };
+        if let Ok(text) = encode(&envelope) {
+            let _ = self.replies.send(text);
+        }
+    }
+}
+
+impl actix::Handler<Call> for SettleSink {
+    type Result = ();
+
+    fn handle(&mut self, call: Call, _ctx: &mut Context<Self>) {
+        let _ = call.reply.send(Err(CallError::Stopped));
+    }
+}
+
+impl actix::Handler<ForgetCall> for SettleSink {
+    type Result = ();
+
+    fn handle(&mut self, _forget: ForgetCall, _ctx: &mut Context<Self>) {}
+}
+
+impl actix::Handler<Publish> for SettleSink {
+    type Result = Result<(), CallError>;
+
+    fn handle(&mut self, _publish: Publish, _ctx: &mut Context<Self>) -> Self::Result {
+        Err(CallError::Stopped)
+    }
+}
