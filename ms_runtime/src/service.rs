@@ -239,8 +239,11 @@ impl Service {
     /// handler threads and flushes the logs.
     pub async fn shutdown(self) {
         gateway::stop(&self.supervisor, self.grace).await;
-        if let Some(health) = &self.health {
+        if let Some(health) = self.health {
+            // wait until the probe listener is dropped: the port is closed
+            // when shutdown returns
             health.abort();
+            let _ = health.await;
         }
         (self.on_stop)().await;
         for arbiter in &self.arbiters {
