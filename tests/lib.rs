@@ -9,12 +9,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ms_gateway::{Gateway, GatewayConfig, RunningGateway, User};
-use ms_runtime::Config;
+use ms_runtime::testing::TestKit;
+use ms_runtime::{Config, Handler};
 
-/// The user every test service connects as.
-pub const USER: &str = "svc";
-/// Its password.
-pub const PASSWORD: &str = "svc-password";
+/// The user every test service connects as, and its password: the test
+/// kit's, so kits and hand-made gateways take the same callers.
+pub use ms_runtime::testing::{PASSWORD, USER};
 
 /// Starts an in-process gateway on a free port with the test user.
 ///
@@ -38,6 +38,24 @@ pub fn start_gateway_with(adjust: impl FnOnce(&mut GatewayConfig)) -> RunningGat
 }
 
 pub use ms_runtime::testing::fast_tuning;
+
+/// A [`TestKit`] serving `handler` (allowed `max_in_flight` requests at once),
+/// connected: the common set-up of the end-to-end tests.
+///
+/// # Panics
+/// When the kit or the service does not start.
+pub async fn serve<H: Handler>(handler: H, max_in_flight: u32) -> TestKit {
+    let kit = TestKit::start().await.expect("the test kit starts");
+    let config = kit
+        .config_builder(handler.name())
+        .max_in_flight(max_in_flight)
+        .build()
+        .expect("valid test config");
+    kit.serve_with(config, handler)
+        .await
+        .expect("the service connects");
+    kit
+}
 
 /// A service config pointing at `ws_url` with the test user.
 ///

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ms_runtime::protocol::Json;
-use ms_runtime::{Context, Handler, HandlerError, Request, Service};
-use ms_tests::{invoke, service_config, start_gateway, wait_until};
+use ms_runtime::{Context, Handler, HandlerError, Request};
+use ms_tests::{invoke, serve, wait_until};
 
 struct Slow {
     finished: Arc<AtomicBool>,
@@ -40,25 +40,15 @@ impl Handler for Slow {
 
 #[actix_rt::test]
 async fn a_request_past_its_deadline_times_out_and_is_cancelled() {
-    let gateway = start_gateway();
     let finished = Arc::new(AtomicBool::new(false));
     let cancelled = Arc::new(AtomicBool::new(false));
     let handler = Slow {
         finished: finished.clone(),
         cancelled: cancelled.clone(),
     };
-    let service = Service::start(service_config(&gateway.ws_url(), 8), handler)
-        .await
-        .unwrap();
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await,
-        "never connected"
-    );
+    let kit = serve(handler, 8).await;
 
-    let (status, body) = invoke(&gateway.http_url(), "slow", "sleep", "1", 600).await;
+    let (status, body) = invoke(kit.http_url(), "slow", "sleep", "1", 600).await;
     assert_eq!(status, 504, "{body}");
     assert!(body.contains("timeout"), "{body}");
 
@@ -72,6 +62,5 @@ async fn a_request_past_its_deadline_times_out_and_is_cancelled() {
         !finished.load(Ordering::SeqCst),
         "the handler ran to the end despite the deadline"
     );
-    service.shutdown().await;
-    gateway.stop().await;
+    kit.stop().await;
 }

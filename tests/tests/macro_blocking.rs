@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use ms_runtime::{HandlerError, Service, ms_service};
-use ms_tests::{invoke, service_config, start_gateway};
+use ms_runtime::{HandlerError, ms_service};
+use ms_tests::{invoke, serve};
 
 /// Cloned for every blocking call; the counter is shared through the `Arc`.
 #[derive(Clone)]
@@ -38,22 +38,12 @@ impl Cruncher {
 
 #[actix_rt::test]
 async fn blocking_routes_leave_the_handler_threads_free() {
-    let gateway = start_gateway();
     let crunched = Arc::new(AtomicUsize::new(0));
     let handler = Cruncher {
         crunched: crunched.clone(),
     };
-    let service = Service::start(service_config(&gateway.ws_url(), 16), handler)
-        .await
-        .unwrap();
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await,
-        "service never connected"
-    );
-    let url = gateway.http_url();
+    let kit = serve(handler, 16).await;
+    let url = kit.http_url().to_owned();
 
     let (status, body) = invoke(&url, "cruncher", "crunch", "[[1, 2, 3], 0]", 5_000).await;
     assert_eq!((status, body.as_str()), (200, "6"));
@@ -89,6 +79,5 @@ async fn blocking_routes_leave_the_handler_threads_free() {
         assert_eq!(call.await.unwrap(), (200, "1".to_owned()));
     }
 
-    service.shutdown().await;
-    gateway.stop().await;
+    kit.stop().await;
 }

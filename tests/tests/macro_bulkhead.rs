@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use ms_runtime::{HandlerError, Service, ms_service};
-use ms_tests::{invoke, service_config, start_gateway};
+use ms_runtime::{HandlerError, ms_service};
+use ms_tests::{invoke, serve};
 
 struct Narrow;
 
@@ -25,18 +25,8 @@ impl Narrow {
 
 #[actix_rt::test]
 async fn calls_beyond_the_bulkhead_are_refused_with_503() {
-    let gateway = start_gateway();
-    let service = Service::start(service_config(&gateway.ws_url(), 16), Narrow)
-        .await
-        .unwrap();
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await,
-        "service never connected"
-    );
-    let url = gateway.http_url();
+    let kit = serve(Narrow, 16).await;
+    let url = kit.http_url().to_owned();
 
     let calls: Vec<_> = (0..5)
         .map(|_| {
@@ -74,6 +64,5 @@ async fn calls_beyond_the_bulkhead_are_refused_with_503() {
     let (status, _) = invoke(&url, "narrow", "slow", "1", 5_000).await;
     assert_eq!(status, 200);
 
-    service.shutdown().await;
-    gateway.stop().await;
+    kit.stop().await;
 }

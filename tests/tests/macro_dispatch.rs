@@ -3,11 +3,9 @@
 //! not fit is a 400 naming the route, a `Json` payload passes through byte
 //! for byte, and the generated `Handler` lists the routes and the version.
 
-use std::time::Duration;
-
 use ms_runtime::protocol::Json;
-use ms_runtime::{Context, Handler, HandlerError, Service, ms_service};
-use ms_tests::{invoke, invoke_with, service_config, start_gateway};
+use ms_runtime::{Context, Handler, HandlerError, ms_service};
+use ms_tests::{invoke, invoke_with, serve};
 
 struct Words;
 
@@ -63,18 +61,8 @@ fn the_generated_handler_lists_routes_and_version() {
 
 #[actix_rt::test]
 async fn routes_dispatch_typed_payloads_through_the_gateway() {
-    let gateway = start_gateway();
-    let service = Service::start(service_config(&gateway.ws_url(), 8), Words)
-        .await
-        .unwrap();
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await,
-        "service never connected"
-    );
-    let url = gateway.http_url();
+    let kit = serve(Words, 8).await;
+    let url = kit.http_url().to_owned();
 
     let (status, body) = invoke(&url, "words", "upper", r#""hello""#, 5_000).await;
     assert_eq!((status, body.as_str()), (200, r#""HELLO""#));
@@ -117,6 +105,5 @@ async fn routes_dispatch_typed_payloads_through_the_gateway() {
     assert_eq!(status, 502, "{body}");
     assert!(body.contains("not today"), "{body}");
 
-    service.shutdown().await;
-    gateway.stop().await;
+    kit.stop().await;
 }

@@ -5,8 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use ms_runtime::{Context, HandlerError, Service, ms_service};
-use ms_tests::{PASSWORD, USER, service_config, start_gateway, wait_until};
+use ms_runtime::{Context, HandlerError, ms_service};
+use ms_tests::{PASSWORD, USER, serve, wait_until};
 
 struct Archive {
     uploaded: Arc<Mutex<Vec<String>>>,
@@ -46,24 +46,14 @@ async fn publish(http_url: &str, topic: &str, body: &str) -> u16 {
 
 #[actix_rt::test]
 async fn events_reach_their_methods_with_typed_payloads() {
-    let gateway = start_gateway();
     let uploaded = Arc::new(Mutex::new(Vec::new()));
     let deleted = Arc::new(Mutex::new(Vec::new()));
     let handler = Archive {
         uploaded: uploaded.clone(),
         deleted: deleted.clone(),
     };
-    let service = Service::start(service_config(&gateway.ws_url(), 8), handler)
-        .await
-        .unwrap();
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await,
-        "service never connected"
-    );
-    let url = gateway.http_url();
+    let kit = serve(handler, 8).await;
+    let url = kit.http_url().to_owned();
 
     // does not fit `u64`: refused before `on_delete` runs
     assert_eq!(publish(&url, "documents.deleted", r#""seven""#).await, 202);
@@ -77,6 +67,5 @@ async fn events_reach_their_methods_with_typed_payloads() {
     assert_eq!(*uploaded.lock().unwrap(), ["a.pdf"]);
     assert_eq!(*deleted.lock().unwrap(), [7]);
 
-    service.shutdown().await;
-    gateway.stop().await;
+    kit.stop().await;
 }

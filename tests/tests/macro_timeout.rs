@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use ms_runtime::{HandlerError, Service, ms_service};
-use ms_tests::{invoke, service_config, start_gateway};
+use ms_runtime::{HandlerError, ms_service};
+use ms_tests::{invoke, serve};
 
 struct Sleeper;
 
@@ -20,18 +20,8 @@ impl Sleeper {
 
 #[actix_rt::test]
 async fn a_route_past_its_timeout_answers_504() {
-    let gateway = start_gateway();
-    let service = Service::start(service_config(&gateway.ws_url(), 8), Sleeper)
-        .await
-        .unwrap();
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await,
-        "service never connected"
-    );
-    let url = gateway.http_url();
+    let kit = serve(Sleeper, 8).await;
+    let url = kit.http_url().to_owned();
 
     let (status, body) = invoke(&url, "sleeper", "sleep", "10", 10_000).await;
     assert_eq!((status, body.as_str()), (200, "10"));
@@ -46,6 +36,5 @@ async fn a_route_past_its_timeout_answers_504() {
     );
     assert!(took < Duration::from_secs(3), "answered after {took:?}");
 
-    service.shutdown().await;
-    gateway.stop().await;
+    kit.stop().await;
 }

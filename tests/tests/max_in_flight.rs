@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use ms_runtime::protocol::Json;
-use ms_runtime::{Context, Handler, HandlerError, Request, Service};
-use ms_tests::{invoke, service_config, start_gateway};
+use ms_runtime::{Context, Handler, HandlerError, Request};
+use ms_tests::{invoke, serve};
 
 struct Counting {
     running: Arc<AtomicUsize>,
@@ -33,25 +33,15 @@ impl Handler for Counting {
 #[actix_rt::test]
 async fn at_most_max_in_flight_handlers_run_at_once() {
     const MAX: u32 = 3;
-    let gateway = start_gateway();
     let running = Arc::new(AtomicUsize::new(0));
     let peak = Arc::new(AtomicUsize::new(0));
     let handler = Counting {
         running: running.clone(),
         peak: peak.clone(),
     };
-    let service = Service::start(service_config(&gateway.ws_url(), MAX), handler)
-        .await
-        .unwrap();
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await,
-        "never connected"
-    );
+    let kit = serve(handler, MAX).await;
 
-    let url = gateway.http_url();
+    let url = kit.http_url().to_owned();
     let calls: Vec<_> = (0..12)
         .map(|i| {
             let url = url.clone();
@@ -69,6 +59,5 @@ async fn at_most_max_in_flight_handlers_run_at_once() {
         MAX as usize,
         "peak concurrency should reach, not pass, max_in_flight"
     );
-    service.shutdown().await;
-    gateway.stop().await;
+    kit.stop().await;
 }
