@@ -34,6 +34,25 @@ pub struct GatewayConfig {
     pub default_timeout_ms: u64,
     /// How long a shutdown waits for requests in flight before answering them `overloaded`.
     pub shutdown_grace_ms: u64,
+    /// Most unsettled deliveries on one connection whatever its hello asks
+    /// (sent in `welcome.max_in_flight`).
+    pub max_in_flight: u32,
+    /// Furthest deadline a caller may ask for, in ms (`X-Timeout-Ms`,
+    /// `deadline_ms`); larger asks are refused with `bad_request`.
+    pub max_deadline_ms: u64,
+    /// Most bytes of work held over all services (queued, in flight,
+    /// unacknowledged answers); past it new work gets `overloaded`.
+    pub max_held_bytes: u64,
+    /// Most service names known at once (callers create names with `to`).
+    pub max_services: usize,
+    /// How long a service name without instances is kept, with its
+    /// subscriptions and queued events.
+    pub service_ttl_ms: u64,
+    /// Most bytes queued for one session's socket; a peer that does not
+    /// read past it is disconnected and its work delivered elsewhere.
+    pub max_outbound_bytes: u64,
+    /// Longest an HTTP body may take to arrive.
+    pub body_timeout_ms: u64,
     /// HTTP worker threads.
     pub workers: usize,
     /// The embedded S3 store of `--dev`.
@@ -54,6 +73,13 @@ impl GatewayConfig {
             queue_limit: 1024,
             default_timeout_ms: 30_000,
             shutdown_grace_ms: 5_000,
+            max_in_flight: crate::router::DEFAULT_MAX_IN_FLIGHT,
+            max_deadline_ms: crate::router::DEFAULT_MAX_DEADLINE_MS,
+            max_held_bytes: crate::router::DEFAULT_MAX_HELD_BYTES,
+            max_services: 10_000,
+            service_ttl_ms: 600_000,
+            max_outbound_bytes: 64 << 20,
+            body_timeout_ms: 30_000,
             workers: 2,
             dev_s3: None,
             logger: slog::Logger::root(slog::Discard, slog::o!()),

@@ -171,12 +171,17 @@ async fn serve(
     let hub = Arc::new(Hub::new(
         RouterLimits {
             queue_limit: config.queue_limit,
-            default_timeout_ms: config.default_timeout_ms,
+            default_timeout_ms: config.default_timeout_ms.min(config.max_deadline_ms),
+            max_deadline_ms: config.max_deadline_ms,
+            max_in_flight: config.max_in_flight,
+            max_held_bytes: config.max_held_bytes,
+            max_services: config.max_services,
+            service_ttl_ms: config.service_ttl_ms,
             ..RouterLimits::default()
         },
+        config.max_outbound_bytes.max(config.max_frame_bytes),
         log.clone(),
     ));
-    let read_limit = config.max_frame_bytes.saturating_mul(2);
     let state = web::Data::new(EdgeState {
         hub: hub.clone(),
         users: config.users.clone(),
@@ -184,7 +189,8 @@ async fn serve(
             heartbeat_ms: config.heartbeat_ms,
             max_frame_bytes: config.max_frame_bytes,
         },
-        read_limit_bytes: usize::try_from(read_limit).unwrap_or(usize::MAX),
+        max_deadline_ms: config.max_deadline_ms,
+        body_timeout: Duration::from_millis(config.body_timeout_ms),
     });
     let server = HttpServer::new(move || {
         App::new()

@@ -1,19 +1,22 @@
 //! The HTTP side of the gateway: the websocket upgrade and the HTTP edge
 //! for callers that are not services (PROTOCOL.md section 7).
 
+use std::cell::Cell;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, dev, web};
 use futures_util::StreamExt as _;
 use ms_protocol::{Envelope, ErrorCode, Headers, Json, Payload, Request, WireError};
 
 use crate::auth::{Principal, Users};
+use crate::frame_guard::FrameGuard;
 use crate::hub::{Hub, now_ms};
 use crate::router::Outcome;
-use crate::session::{self, SessionLimits};
+use crate::session::{self, Inbound, SessionLimits};
 
 /// Deadline of an invocation without `X-Timeout-Ms`.
 pub const DEFAULT_INVOKE_TIMEOUT_MS: u64 = 30_000;
@@ -27,9 +30,10 @@ pub struct EdgeState {
     pub users: Users,
     /// Session settings.
     pub limits: SessionLimits,
-    /// How far past `max_frame_bytes` a websocket frame is still read (to be
-    /// answered with `payload_too_large`); beyond it the connection closes with 1009.
-    pub read_limit_bytes: usize,
+    /// Furthest deadline a caller may ask for (`X-Timeout-Ms`), in ms.
+    pub max_deadline_ms: u64,
+    /// Longest an HTTP body may take to arrive; a slower one gets 408.
+    pub body_timeout: Duration,
 }
 
 /// Registers every route on an actix-web service config.
@@ -38,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v1/invoke/{service}/{route}", web::post().to(invoke))
         .route("/v1/publish/{topic}", web::post().to(publish))
         .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
         .route("/metrics", web::get().to(metrics));
 }
 
@@ -82,36 +87,81 @@ async fn websocket(
             None,
         );
     }
+    // The frame limit must hold while reading: the guard follows frame
+    // headers in the raw bytes and stops the stream before a big frame is
+    // buffered (the decoder below would check only once it had all of it).
+    let limit = state.limits.max_frame_bytes;
+    let violation = Rc::new(Cell::new(None));
+    let guarded = FrameGuard::new(body.into_inner(), limit, violation.clone());
+    let mut raw: dev::Payload = dev::Payload::Stream {
+        payload: Box::pin(guarded),
+    };
+    let body = match web::Payload::from_request(&req, &mut raw).await {
+        Ok(body) => body,
+        Err(e) => return e.error_response(),
+    };
     let (response, ws_session, stream) = match actix_ws::handle(&req, body) {
         Ok(parts) => parts,
         Err(e) => return e.error_response(),
     };
+    let frame_limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let stream = stream
-        .max_frame_size(state.read_limit_bytes)
+        .max_frame_size(frame_limit)
         .aggregate_continuations()
-        .max_continuation_size(state.read_limit_bytes);
+        .max_continuation_size(frame_limit);
     let hub = state.hub.clone();
     let limits = state.limits;
-    actix_web::rt::spawn(session::run(hub, principal, ws_session, stream, limits));
+    let inbound = Inbound { stream, violation };
+    actix_web::rt::spawn(session::run(hub, principal, ws_session, inbound, limits));
     response
 }
 
-/// Reads a body of at most `limit` bytes.
-async fn read_body(mut body: web::Payload, limit: u64) -> Result<Vec<u8>, WireError> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| {
-            WireError::new(ErrorCode::BadRequest, format!("cannot read the body: {e}"))
-        })?;
-        if (bytes.len() + chunk.len()) as u64 > limit {
-            return Err(WireError::new(
-                ErrorCode::PayloadTooLarge,
-                format!("body over the {limit}-byte limit; send large payloads by claim check"),
-            ));
+/// Reads a body of at most `limit` bytes within `timeout`.
+async fn read_body(
+    mut body: web::Payload,
+    limit: u64,
+    timeout: Duration,
+) -> Result<Vec<u8>, WireError> {
+    let read = async {
+        let mut bytes = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| {
+                WireError::new(ErrorCode::BadRequest, format!("cannot read the body: {e}"))
+            })?;
+            if (bytes.len() as u64).saturating_add(chunk.len() as u64) > limit {
+                return Err(WireError::new(
+                    ErrorCode::PayloadTooLarge,
+                    format!("body over the {limit}-byte limit; send large payloads by claim check"),
+                ));
+            }
+            bytes.extend_from_slice(&chunk);
         }
-        bytes.extend_from_slice(&chunk);
+        Ok(bytes)
+    };
+    tokio::time::timeout(timeout, read)
+        .await
+        .unwrap_or_else(|_| {
+            Err(WireError::new(
+                ErrorCode::BadRequest,
+                format!("the body did not arrive within {} ms", timeout.as_millis()),
+            ))
+        })
+}
+
+/// Refuses a path segment that is not a protocol name (PROTOCOL.md section 2).
+fn check_name(field: &str, value: &str) -> Result<(), WireError> {
+    let valid = (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if valid {
+        Ok(())
+    } else {
+        Err(WireError::new(
+            ErrorCode::BadRequest,
+            format!("{field} must be 1 to 128 bytes of [A-Za-z0-9._-]"),
+        ))
     }
-    Ok(bytes)
 }
 
 /// The body as a JSON payload; an empty body is `null`.
@@ -143,27 +193,31 @@ async fn invoke(
         return *response;
     }
     let trace_id = trace_id(&req);
+    let max = state.max_deadline_ms;
     let timeout_ms = match req.headers().get("X-Timeout-Ms") {
-        None => DEFAULT_INVOKE_TIMEOUT_MS,
+        None => DEFAULT_INVOKE_TIMEOUT_MS.min(max),
         Some(v) => match v.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok()) {
-            Some(ms) if ms > 0 => ms,
+            Some(ms) if ms > 0 && ms <= max => ms,
             _ => {
                 let error = WireError::new(
                     ErrorCode::BadRequest,
-                    "X-Timeout-Ms must be a positive integer",
+                    format!("X-Timeout-Ms must be an integer from 1 to {max}"),
                 );
                 return error_response(&error, Some(&trace_id));
             }
         },
     };
-    let payload = match read_body(body, state.limits.max_frame_bytes)
+    let (service, route) = path.into_inner();
+    if let Err(error) = check_name("service", &service).and(check_name("route", &route)) {
+        return error_response(&error, Some(&trace_id));
+    }
+    let payload = match read_body(body, state.limits.max_frame_bytes, state.body_timeout)
         .await
         .and_then(json_body)
     {
         Ok(json) => json,
         Err(error) => return error_response(&error, Some(&trace_id)),
     };
-    let (service, route) = path.into_inner();
     let mut headers = Headers::new();
     headers.set_trace_id(trace_id.clone());
     headers.set_deadline_ms(now_ms().saturating_add(timeout_ms));
@@ -173,21 +227,23 @@ async fn invoke(
         from: None,
         payload: Payload::Inline(payload),
     };
-    let answer = state.hub.invoke(request, headers);
+    // Dropped with this handler when the caller goes away: the request is
+    // cancelled then.
+    let mut invocation = state.hub.invoke(request, headers);
     // The router answers at the deadline; the extra second only guards
     // against a bug leaving the caller waiting forever.
-    let outcome =
-        match tokio::time::timeout(Duration::from_millis(timeout_ms + 1_000), answer).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Outcome::Failed(WireError::new(
-                ErrorCode::Internal,
-                "the gateway dropped the request",
-            )),
-            Err(_) => Outcome::Failed(WireError::new(
-                ErrorCode::Timeout,
-                "the deadline passed before a reply",
-            )),
-        };
+    let guard = Duration::from_millis(timeout_ms.saturating_add(1_000));
+    let outcome = match tokio::time::timeout(guard, invocation.answer()).await {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => Outcome::Failed(WireError::new(
+            ErrorCode::Internal,
+            "the gateway dropped the request",
+        )),
+        Err(_) => Outcome::Failed(WireError::new(
+            ErrorCode::Timeout,
+            "the deadline passed before a reply",
+        )),
+    };
     match outcome {
         Outcome::Reply { payload, .. } => {
             let mut response = HttpResponse::Ok();
@@ -215,7 +271,11 @@ async fn publish(
         return *response;
     }
     let trace_id = trace_id(&req);
-    let payload = match read_body(body, state.limits.max_frame_bytes)
+    let topic = topic.into_inner();
+    if let Err(error) = check_name("topic", &topic) {
+        return error_response(&error, Some(&trace_id));
+    }
+    let payload = match read_body(body, state.limits.max_frame_bytes, state.body_timeout)
         .await
         .and_then(json_body)
     {
@@ -224,7 +284,7 @@ async fn publish(
     };
     let mut headers = Headers::new();
     headers.set_trace_id(trace_id.clone());
-    let event = Envelope::event(topic.into_inner(), Payload::Inline(payload)).with_headers(headers);
+    let event = Envelope::event(topic, Payload::Inline(payload)).with_headers(headers);
     let id = event.id.to_string();
     match state.hub.publish(event) {
         Ok(()) => HttpResponse::Accepted()
@@ -234,14 +294,23 @@ async fn publish(
     }
 }
 
-async fn healthz(req: HttpRequest, state: web::Data<EdgeState>) -> HttpResponse {
-    if let Err(response) = authenticate(&state, &req) {
-        return *response;
-    }
+/// Liveness, without credentials: 200 while the gateway accepts
+/// connections, 503 once it is shutting down. It tells nothing else.
+async fn healthz(state: web::Data<EdgeState>) -> HttpResponse {
     if state.hub.is_draining() {
         HttpResponse::ServiceUnavailable().body("shutting down\n")
     } else {
         HttpResponse::Ok().body("ok\n")
+    }
+}
+
+/// Readiness, without credentials: 200 when the gateway can route. A
+/// single node routes whenever it runs; 503 once it is shutting down.
+async fn readyz(state: web::Data<EdgeState>) -> HttpResponse {
+    if state.hub.is_draining() {
+        HttpResponse::ServiceUnavailable().body("shutting down\n")
+    } else {
+        HttpResponse::Ok().body("ready\n")
     }
 }
 

@@ -4,21 +4,26 @@
 //! with each session's outbox and each HTTP caller's answer slot, and runs
 //! the router's effects while it holds the lock so that frames to one
 //! connection leave in the order the router decided them. Sending on an
-//! outbox never blocks: the bound on what an outbox holds is the router's
-//! flow control (`max_in_flight` deliveries) plus the answers to what that
-//! connection itself sent, which its queue bounds.
+//! outbox never blocks; what an outbox holds is bounded in bytes
+//! ([`Hub::new`]'s `max_outbound_bytes`): a session whose peer does not read
+//! what it is sent is closed once its backlog passes the bound, and the
+//! router delivers what it held elsewhere.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use ms_protocol::{Envelope, Headers, Hello, MessageId, Request, WireError, encode};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::metrics::SessionStats;
 use crate::router::{CallerId, ConnId, Effect, Outcome, Router, RouterLimits};
 
-/// What a session's writer is asked to do.
+/// Close code for a session whose peer does not read what it is sent.
+pub const CLOSE_SLOW_PEER: u16 = 1008;
+
+/// What a session's writer is asked to do, in order.
 #[derive(Debug)]
 pub enum Outgoing {
     /// Send this encoded frame.
@@ -29,20 +34,52 @@ pub enum Outgoing {
     GoingAway,
 }
 
+/// Why the hub ends a session at once, ahead of anything queued for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseOrder {
+    /// The websocket close code.
+    pub code: u16,
+    /// The close reason.
+    pub reason: &'static str,
+}
+
+/// A session's side of its outbox: frames in order, the bytes not yet
+/// written, and orders to close that skip the queue.
+#[derive(Debug)]
+pub struct SessionPort {
+    /// Frames and acks, in the router's order.
+    pub inbox: mpsc::UnboundedReceiver<Outgoing>,
+    /// Bytes of frames queued and not yet written; the session subtracts
+    /// what it writes.
+    pub pending: Arc<AtomicU64>,
+    /// Set when the hub closes the session (replaced, or its peer does not read).
+    pub close: watch::Receiver<Option<CloseOrder>>,
+}
+
 /// The gateway's shared state. See the module documentation.
 #[derive(Debug)]
 pub struct Hub {
     inner: Mutex<Inner>,
     next_id: AtomicU64,
     malformed: AtomicU64,
+    slow_peers: AtomicU64,
+    oversized: AtomicU64,
     draining: AtomicBool,
+    max_outbound_bytes: u64,
     logger: slog::Logger,
+}
+
+#[derive(Debug)]
+struct Outbox {
+    tx: mpsc::UnboundedSender<Outgoing>,
+    pending: Arc<AtomicU64>,
+    close: watch::Sender<Option<CloseOrder>>,
 }
 
 #[derive(Debug)]
 struct Inner {
     router: Router,
-    outboxes: HashMap<ConnId, mpsc::UnboundedSender<Outgoing>>,
+    outboxes: HashMap<ConnId, Outbox>,
     callers: HashMap<CallerId, oneshot::Sender<Outcome>>,
 }
 
@@ -54,8 +91,9 @@ pub fn now_ms() -> u64 {
 }
 
 impl Hub {
-    /// A hub with an empty router.
-    pub fn new(limits: RouterLimits, logger: slog::Logger) -> Self {
+    /// A hub with an empty router; each session may have at most
+    /// `max_outbound_bytes` queued for its socket.
+    pub fn new(limits: RouterLimits, max_outbound_bytes: u64, logger: slog::Logger) -> Self {
         Self {
             inner: Mutex::new(Inner {
                 router: Router::new(limits),
@@ -64,7 +102,10 @@ impl Hub {
             }),
             next_id: AtomicU64::new(1),
             malformed: AtomicU64::new(0),
+            slow_peers: AtomicU64::new(0),
+            oversized: AtomicU64::new(0),
             draining: AtomicBool::new(false),
+            max_outbound_bytes,
             logger,
         }
     }
@@ -92,17 +133,48 @@ impl Hub {
         self.malformed.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a connection closed with 1009.
+    pub fn count_oversized(&self) {
+        self.oversized.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a session dropped because its peer did not read.
+    pub fn count_slow_peer(&self) {
+        self.slow_peers.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// What the gateway grants a connection whose `hello` asked `asked`.
+    pub fn granted_in_flight(&self, asked: u32) -> u32 {
+        self.lock().router.granted_in_flight(asked)
+    }
+
     /// Whether a shutdown has begun.
     pub fn is_draining(&self) -> bool {
         self.draining.load(Ordering::Relaxed)
     }
 
-    /// Registers a session that said hello; queued work starts flowing to it.
-    pub fn connect(&self, conn: ConnId, hello: &Hello, outbox: mpsc::UnboundedSender<Outgoing>) {
+    /// Registers a session that said hello; queued work starts flowing to
+    /// it through the returned port.
+    pub fn connect(&self, conn: ConnId, hello: &Hello) -> SessionPort {
+        let (tx, inbox) = mpsc::unbounded_channel();
+        let (close_tx, close) = watch::channel(None);
+        let pending = Arc::new(AtomicU64::new(0));
         let mut inner = self.lock();
-        inner.outboxes.insert(conn, outbox);
+        inner.outboxes.insert(
+            conn,
+            Outbox {
+                tx,
+                pending: pending.clone(),
+                close: close_tx,
+            },
+        );
         let effects = inner.router.connect(conn, hello, now_ms());
         self.run(&mut inner, effects);
+        SessionPort {
+            inbox,
+            pending,
+            close,
+        }
     }
 
     /// Forgets a session; what it held is delivered again elsewhere.
@@ -121,17 +193,30 @@ impl Hub {
     }
 
     /// An HTTP invocation; the answer arrives on the returned channel.
-    pub fn invoke(&self, request: Request, headers: Headers) -> oneshot::Receiver<Outcome> {
+    /// Dropping the [`Invocation`] before the answer cancels the request.
+    pub fn invoke(self: &Arc<Self>, request: Request, headers: Headers) -> Invocation {
         let (tx, rx) = oneshot::channel();
         let caller = self.next_id();
+        let id = MessageId::random();
         let mut inner = self.lock();
         inner.callers.insert(caller, tx);
-        let effects =
-            inner
-                .router
-                .invoke_from_http(caller, MessageId::random(), request, headers, now_ms());
+        let effects = inner
+            .router
+            .invoke_from_http(caller, id.clone(), request, headers, now_ms());
         self.run(&mut inner, effects);
-        rx
+        Invocation {
+            hub: self.clone(),
+            caller,
+            id,
+            answer: Some(rx),
+        }
+    }
+
+    fn cancel(&self, caller: CallerId, id: &MessageId) {
+        let mut inner = self.lock();
+        if inner.callers.remove(&caller).is_some() {
+            inner.router.cancel_http(caller, id);
+        }
     }
 
     /// An HTTP publish.
@@ -172,36 +257,41 @@ impl Hub {
         let effects = inner.router.abandon_all();
         self.run(&mut inner, effects);
         for outbox in inner.outboxes.values() {
-            let _ = outbox.send(Outgoing::GoingAway);
+            let _ = outbox.tx.send(Outgoing::GoingAway);
         }
     }
 
     /// The Prometheus text of every metric.
     pub fn metrics(&self) -> String {
         let inner = self.lock();
-        crate::metrics::render(
-            inner.router.counters(),
-            &inner.router.gauges(),
-            self.malformed.load(Ordering::Relaxed),
-        )
+        let io = SessionStats {
+            malformed_frames: self.malformed.load(Ordering::Relaxed),
+            outbound_bytes: inner
+                .outboxes
+                .values()
+                .map(|o| o.pending.load(Ordering::Relaxed))
+                .fold(0, u64::saturating_add),
+            slow_peers_dropped: self.slow_peers.load(Ordering::Relaxed),
+            oversized_frames: self.oversized.load(Ordering::Relaxed),
+        };
+        crate::metrics::render(inner.router.counters(), &inner.router.gauges(), &io)
     }
 
     fn run(&self, inner: &mut Inner, effects: Vec<Effect>) {
-        for effect in effects {
+        let mut effects = std::collections::VecDeque::from(effects);
+        while let Some(effect) = effects.pop_front() {
             match effect {
                 Effect::Send { conn, envelope } => match encode(&envelope) {
                     Ok(text) => {
-                        if let Some(outbox) = inner.outboxes.get(&conn) {
-                            // A closed outbox means the session is ending; its
-                            // disconnect will hand the work back.
-                            let _ = outbox.send(Outgoing::Frame(text));
+                        if let Some(slow) = self.enqueue(inner, conn, text) {
+                            effects.extend(slow);
                         }
                     }
                     Err(e) => slog::error!(self.logger, "cannot encode a frame"; "error" => %e),
                 },
                 Effect::Ack { conn, id } => {
                     if let Some(outbox) = inner.outboxes.get(&conn) {
-                        let _ = outbox.send(Outgoing::Ack(id));
+                        let _ = outbox.tx.send(Outgoing::Ack(id));
                     }
                 }
                 Effect::Answer { caller, outcome } => {
@@ -210,7 +300,70 @@ impl Hub {
                         let _ = tx.send(outcome);
                     }
                 }
+                Effect::Close { conn, code, reason } => {
+                    if let Some(outbox) = inner.outboxes.remove(&conn) {
+                        let _ = outbox.close.send(Some(CloseOrder { code, reason }));
+                    }
+                }
+                Effect::EventDropped { service, topic, id } => {
+                    slog::warn!(self.logger, "subscriber queue full, its copy of an event is dropped";
+                        "service" => service, "topic" => topic, "id" => %id);
+                }
             }
+        }
+    }
+
+    /// Queues a frame for `conn`; when that takes the session's backlog past
+    /// the bound, closes the session instead and returns the router's
+    /// effects of its departure.
+    fn enqueue(&self, inner: &mut Inner, conn: ConnId, text: String) -> Option<Vec<Effect>> {
+        let outbox = inner.outboxes.get(&conn)?;
+        let len = u64::try_from(text.len()).unwrap_or(u64::MAX);
+        let pending = outbox.pending.load(Ordering::Relaxed);
+        if pending.saturating_add(len) <= self.max_outbound_bytes {
+            outbox.pending.fetch_add(len, Ordering::Relaxed);
+            // A closed outbox means the session is ending; its disconnect
+            // will hand the work back.
+            let _ = outbox.tx.send(Outgoing::Frame(text));
+            return None;
+        }
+        slog::warn!(self.logger, "peer does not read, closing its session";
+            "conn" => conn, "outbound_bytes" => pending);
+        self.count_slow_peer();
+        if let Some(outbox) = inner.outboxes.remove(&conn) {
+            let _ = outbox.close.send(Some(CloseOrder {
+                code: CLOSE_SLOW_PEER,
+                reason: "peer does not read what it is sent",
+            }));
+        }
+        Some(inner.router.disconnect(conn, now_ms()))
+    }
+}
+
+/// An HTTP caller's pending answer; dropping it before the answer cancels
+/// the request (queued, it is dropped; delivered, its answer goes nowhere).
+#[derive(Debug)]
+pub struct Invocation {
+    hub: Arc<Hub>,
+    caller: CallerId,
+    id: MessageId,
+    answer: Option<oneshot::Receiver<Outcome>>,
+}
+
+impl Invocation {
+    /// Waits for the answer; `None` if the router dropped it.
+    pub async fn answer(&mut self) -> Option<Outcome> {
+        let answer = self.answer.as_mut()?;
+        let outcome = answer.await.ok();
+        self.answer = None;
+        outcome
+    }
+}
+
+impl Drop for Invocation {
+    fn drop(&mut self) {
+        if self.answer.is_some() {
+            self.hub.cancel(self.caller, &self.id);
         }
     }
 }

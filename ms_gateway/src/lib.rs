@@ -29,6 +29,7 @@ mod auth;
 mod config;
 mod dev_s3;
 mod error;
+mod frame_guard;
 mod gateway;
 mod http_edge;
 mod hub;

@@ -54,6 +54,27 @@ struct Cli {
     /// How long a shutdown waits for requests in flight.
     #[arg(long, env = "MS_GATEWAY_SHUTDOWN_GRACE_MS", default_value_t = 5_000)]
     shutdown_grace_ms: u64,
+    /// Most unsettled deliveries per connection, whatever hello asks.
+    #[arg(long, env = "MS_GATEWAY_MAX_IN_FLIGHT", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    max_in_flight: u32,
+    /// Furthest deadline a caller may ask for, in ms.
+    #[arg(long, env = "MS_GATEWAY_MAX_DEADLINE_MS", default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(1..))]
+    max_deadline_ms: u64,
+    /// Most bytes of work held over all services.
+    #[arg(long, env = "MS_GATEWAY_MAX_HELD_BYTES", default_value_t = 256 << 20)]
+    max_held_bytes: u64,
+    /// Most service names known at once.
+    #[arg(long, env = "MS_GATEWAY_MAX_SERVICES", default_value_t = 10_000)]
+    max_services: usize,
+    /// How long a service name without instances (and its subscriptions) is kept, in ms.
+    #[arg(long, env = "MS_GATEWAY_SERVICE_TTL_MS", default_value_t = 600_000)]
+    service_ttl_ms: u64,
+    /// Most bytes queued for one session's socket before its peer is dropped.
+    #[arg(long, env = "MS_GATEWAY_MAX_OUTBOUND_BYTES", default_value_t = 64 << 20)]
+    max_outbound_bytes: u64,
+    /// Longest an HTTP body may take to arrive, in ms.
+    #[arg(long, env = "MS_GATEWAY_BODY_TIMEOUT_MS", default_value_t = 30_000, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_ms: u64,
     /// HTTP worker threads.
     #[arg(long, env = "MS_GATEWAY_WORKERS", default_value_t = 2)]
     workers: usize,
@@ -97,6 +118,13 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
     config.heartbeat_ms = cli.heartbeat_ms;
     config.max_frame_bytes = cli.max_frame_bytes;
     config.queue_limit = cli.queue_limit;
+    config.max_in_flight = cli.max_in_flight;
+    config.max_deadline_ms = cli.max_deadline_ms;
+    config.max_held_bytes = cli.max_held_bytes;
+    config.max_services = cli.max_services;
+    config.service_ttl_ms = cli.service_ttl_ms;
+    config.max_outbound_bytes = cli.max_outbound_bytes;
+    config.body_timeout_ms = cli.body_timeout_ms;
     config.shutdown_grace_ms = cli.shutdown_grace_ms;
     config.workers = cli.workers;
     if cli.dev {

@@ -56,6 +56,18 @@ pub struct Counters {
     pub redelivered: u64,
     /// Requests answered with `timeout`.
     pub timeouts: u64,
+    /// Connections closed because a newer one of the same instance said hello.
+    pub sessions_replaced: u64,
+    /// Requests whose HTTP caller left before the answer.
+    pub requests_abandoned: u64,
+    /// Replies and errors refused because they came on a connection that
+    /// does not hold the request.
+    pub settlements_refused: u64,
+    /// Event copies dropped: a subscriber's queue was full, or the
+    /// subscriber was forgotten after its TTL.
+    pub events_dropped: u64,
+    /// Service names forgotten after their TTL without an instance.
+    pub services_forgotten: u64,
     /// Error answers to callers, by code (gateway-made and service-made).
     pub errors: BTreeMap<String, u64>,
     /// Time from acceptance to the service's answer.
@@ -69,9 +81,84 @@ impl Counters {
     }
 }
 
+/// What the I/O layer counts itself (the router never sees these).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Frames answered as malformed.
+    pub malformed_frames: u64,
+    /// Bytes queued for sessions' sockets and not yet written, all sessions.
+    pub outbound_bytes: u64,
+    /// Sessions closed because their peer did not read (outbound bytes over
+    /// the bound, or a write pending for 3 heartbeat intervals).
+    pub slow_peers_dropped: u64,
+    /// Connections closed with 1009: a frame over the limit.
+    pub oversized_frames: u64,
+}
+
 /// Writes every metric in the Prometheus text format.
-pub fn render(counters: &Counters, gauges: &Gauges, malformed_frames: u64) -> String {
+pub fn render(counters: &Counters, gauges: &Gauges, io: &SessionStats) -> String {
     let mut out = String::new();
+    let malformed_frames = io.malformed_frames;
+    plain_gauge(
+        &mut out,
+        "ms_gateway_held_bytes",
+        "Bytes of work the router holds (queued, in flight, unacknowledged answers).",
+        gauges.held_bytes,
+    );
+    plain_gauge(
+        &mut out,
+        "ms_gateway_outbound_bytes",
+        "Bytes queued for sessions' sockets and not yet written.",
+        io.outbound_bytes,
+    );
+    plain_gauge(
+        &mut out,
+        "ms_gateway_services",
+        "Service names known.",
+        u64::try_from(gauges.services).unwrap_or(u64::MAX),
+    );
+    counter(
+        &mut out,
+        "ms_gateway_slow_peers_dropped_total",
+        "Sessions closed because the peer did not read.",
+        io.slow_peers_dropped,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_oversized_frames_total",
+        "Connections closed with 1009 for a frame over the limit.",
+        io.oversized_frames,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_sessions_replaced_total",
+        "Connections closed with 4001: replaced by a newer one of the same instance.",
+        counters.sessions_replaced,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_requests_abandoned_total",
+        "Requests whose HTTP caller left before the answer.",
+        counters.requests_abandoned,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_settlements_refused_total",
+        "Replies and errors refused: not sent on the connection holding the request.",
+        counters.settlements_refused,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_events_dropped_total",
+        "Event copies dropped (subscriber queue full, or subscriber forgotten).",
+        counters.events_dropped,
+    );
+    counter(
+        &mut out,
+        "ms_gateway_services_forgotten_total",
+        "Service names forgotten after their TTL without an instance.",
+        counters.services_forgotten,
+    );
     gauge(
         &mut out,
         "ms_gateway_connections",
@@ -179,6 +266,12 @@ fn gauge(out: &mut String, name: &str, help: &str, values: &[(String, usize)]) {
     }
 }
 
+fn plain_gauge(out: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    let _ = writeln!(out, "{name} {value}");
+}
+
 fn counter(out: &mut String, name: &str, help: &str, value: u64) {
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} counter");
@@ -220,14 +313,23 @@ mod tests {
             connections: vec![("a\"b".into(), 2)],
             in_flight: vec![],
             queued: vec![],
+            held_bytes: 512,
+            services: 1,
         };
-        let text = render(&counters, &gauges, 4);
+        let io = SessionStats {
+            malformed_frames: 4,
+            outbound_bytes: 7,
+            ..SessionStats::default()
+        };
+        let text = render(&counters, &gauges, &io);
         assert!(
             text.contains("ms_gateway_connections{service=\"a\\\"b\"} 2"),
             "{text}"
         );
         assert!(text.contains("ms_gateway_errors_total{code=\"timeout\"} 1"));
         assert!(text.contains("ms_gateway_malformed_frames_total 4"));
+        assert!(text.contains("ms_gateway_held_bytes 512"));
+        assert!(text.contains("ms_gateway_outbound_bytes 7"));
         assert!(text.contains("le=\"0.001\""));
         assert!(text.contains("ms_gateway_request_duration_seconds_count 0"));
     }

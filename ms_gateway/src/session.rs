@@ -1,7 +1,17 @@
 //! One service's websocket session: hello/welcome, then frames both ways,
 //! batched acks and heartbeats.
+//!
+//! Every wait has a bound: a peer that sends nothing for 3 heartbeat
+//! intervals is dropped, and so is one that does not read (a write pending
+//! for 3 intervals, or a backlog over the hub's byte bound). Frames over
+//! the limit close the connection with 1009 before they are buffered (see
+//! `frame_guard`), text that is not UTF-8 with 1007.
 
+use std::cell::Cell;
+use std::future::Future;
+use std::rc::Rc;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_ws::{
@@ -9,14 +19,14 @@ use actix_ws::{
 };
 use futures_util::StreamExt as _;
 use ms_protocol::{
-    Body, DecodeError, Envelope, ErrorCode, Hello, MessageId, Welcome, WireError, decode_limited,
+    Body, DecodeError, Envelope, ErrorCode, MessageId, Welcome, WireError, decode_limited,
     decode_shared, encode,
 };
-use tokio::sync::mpsc;
 use tokio::time::{Instant, sleep_until};
 
 use crate::auth::Principal;
-use crate::hub::{Hub, Outgoing};
+use crate::frame_guard::Violation;
+use crate::hub::{CloseOrder, Hub, Outgoing, SessionPort};
 
 /// How long a session may collect acks before sending them (the protocol allows 50 ms).
 const ACK_DELAY: Duration = Duration::from_millis(20);
@@ -26,7 +36,7 @@ const ACK_DELAY: Duration = Duration::from_millis(20);
 pub struct SessionLimits {
     /// Idle time before a ping; 3 silent intervals drop the peer.
     pub heartbeat_ms: u64,
-    /// Largest frame accepted; bigger ones get `payload_too_large`.
+    /// Largest frame accepted; a bigger one closes the connection with 1009.
     pub max_frame_bytes: u64,
 }
 
@@ -36,12 +46,40 @@ enum End {
     Peer,
     /// The peer sent a frame too big to read: close 1009.
     TooBig,
-    /// The peer sent nothing for 3 heartbeat intervals.
+    /// The peer sent text that is not UTF-8: close 1007.
+    NotUtf8,
+    /// The peer sent nothing for 3 heartbeat intervals, or did not read.
     Dead,
     /// The gateway is shutting down: close 1001.
     GoingAway,
     /// The user may not register the service: close 1008 after `forbidden`.
     Forbidden,
+    /// The hub closed the session (replaced by a newer connection, or a
+    /// peer that does not read).
+    Ordered(CloseOrder),
+}
+
+/// What the session reads from: the peer's messages and the frame guard's
+/// verdict on them.
+pub struct Inbound {
+    /// Messages, continuations joined.
+    pub stream: AggregatedMessageStream,
+    /// Set by the frame guard when it stopped the stream.
+    pub violation: Rc<Cell<Option<Violation>>>,
+}
+
+impl Inbound {
+    /// Why a read error ends the session.
+    fn end_for(&self, error: &ProtocolError) -> End {
+        if self.violation.get().is_some() {
+            return End::TooBig;
+        }
+        match error {
+            ProtocolError::Overflow => End::TooBig,
+            ProtocolError::Io(e) if e.kind() == std::io::ErrorKind::InvalidData => End::NotUtf8,
+            _ => End::Peer,
+        }
+    }
 }
 
 /// Runs one session to its end.
@@ -49,7 +87,7 @@ pub async fn run(
     hub: Arc<Hub>,
     principal: Principal,
     mut session: Session,
-    mut stream: AggregatedMessageStream,
+    mut inbound: Inbound,
     limits: SessionLimits,
 ) {
     let conn = hub.next_id();
@@ -63,49 +101,54 @@ pub async fn run(
     let hello = loop {
         let deadline = last_heard + heartbeat * 3;
         let message = tokio::select! {
-            message = stream.next() => message,
+            message = inbound.stream.next() => message,
             () = sleep_until(deadline) => {
                 slog::info!(log, "no hello in time, dropping the connection");
-                finish(session, End::Dead).await;
+                finish(&hub, session, End::Dead).await;
                 return;
             }
         };
         last_heard = Instant::now();
-        let text = match message {
+        let reply = match message {
             None | Some(Ok(AggregatedMessage::Close(_))) => return,
             Some(Err(e)) => {
-                finish(session, end_for(&e)).await;
+                finish(&hub, session, inbound.end_for(&e)).await;
                 return;
             }
             Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                let _ = session.pong(&bytes).await;
+                if bounded(heartbeat, session.pong(&bytes)).await.is_err() {
+                    return;
+                }
                 continue;
             }
             Some(Ok(AggregatedMessage::Pong(_))) => continue,
             Some(Ok(AggregatedMessage::Binary(_))) => {
                 hub.count_malformed();
-                let _ = send(&mut session, &DecodeError::binary_frame().to_envelope()).await;
-                continue;
+                DecodeError::binary_frame().to_envelope()
             }
-            Some(Ok(AggregatedMessage::Text(text))) => text,
+            Some(Ok(AggregatedMessage::Text(text))) => {
+                match decode_limited(&text, limits.max_frame_bytes) {
+                    Ok(Envelope {
+                        body: Body::Hello(hello),
+                        ..
+                    }) => break hello,
+                    Ok(other) => {
+                        hub.count_malformed();
+                        let error = WireError::new(
+                            ErrorCode::BadRequest,
+                            format!("a {} frame before hello; send hello first", other.kind()),
+                        );
+                        Envelope::error(Some(&other.id), error)
+                    }
+                    Err(e) => {
+                        hub.count_malformed();
+                        e.to_envelope()
+                    }
+                }
+            }
         };
-        match decode_limited(&text, limits.max_frame_bytes) {
-            Ok(Envelope {
-                body: Body::Hello(hello),
-                ..
-            }) => break hello,
-            Ok(other) => {
-                let error = WireError::new(
-                    ErrorCode::BadRequest,
-                    format!("a {} frame before hello; send hello first", other.kind()),
-                );
-                hub.count_malformed();
-                let _ = send(&mut session, &Envelope::error(Some(&other.id), error)).await;
-            }
-            Err(e) => {
-                hub.count_malformed();
-                let _ = send(&mut session, &e.to_envelope()).await;
-            }
+        if send(heartbeat, &mut session, &reply).await.is_err() {
+            return;
         }
     };
 
@@ -118,52 +161,42 @@ pub async fn run(
                 principal.name, hello.service
             ),
         );
-        let _ = send(&mut session, &Envelope::error(None, error)).await;
-        finish(session, End::Forbidden).await;
+        let _ = send(heartbeat, &mut session, &Envelope::error(None, error)).await;
+        finish(&hub, session, End::Forbidden).await;
         return;
     }
     if hub.is_draining() {
-        finish(session, End::GoingAway).await;
+        finish(&hub, session, End::GoingAway).await;
         return;
     }
     let log =
         log.new(slog::o!("service" => hello.service.clone(), "instance" => hello.instance.clone()));
+    let granted = hub.granted_in_flight(hello.max_in_flight);
     let welcome = Envelope::new(Body::Welcome(Welcome {
         session: format!("s{conn}"),
         heartbeat_ms: limits.heartbeat_ms,
         max_frame_bytes: limits.max_frame_bytes,
+        max_in_flight: Some(granted),
     }));
-    if send(&mut session, &welcome).await.is_err() {
+    if send(heartbeat, &mut session, &welcome).await.is_err() {
         return;
     }
-    slog::info!(log, "session open"; "max_in_flight" => hello.max_in_flight, "version" => &hello.version);
-    let (outbox, inbox) = mpsc::unbounded_channel();
-    hub.connect(conn, &hello, outbox);
-    let end = serve(
-        &hub,
-        conn,
-        &mut session,
-        &mut stream,
-        inbox,
-        &hello,
-        limits,
-        &log,
-    )
-    .await;
+    slog::info!(log, "session open";
+        "max_in_flight" => granted, "asked" => hello.max_in_flight, "version" => &hello.version);
+    let port = hub.connect(conn, &hello);
+    let end = serve(&hub, conn, &mut session, &mut inbound, port, limits, &log).await;
     hub.disconnect(conn);
     slog::info!(log, "session closed");
-    finish(session, end).await;
+    finish(&hub, session, end).await;
 }
 
 /// The open session: frames in, frames out, acks, heartbeats.
-#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 async fn serve(
     hub: &Hub,
     conn: u64,
     session: &mut Session,
-    stream: &mut AggregatedMessageStream,
-    mut inbox: mpsc::UnboundedReceiver<Outgoing>,
-    _hello: &Hello,
+    inbound: &mut Inbound,
+    mut port: SessionPort,
     limits: SessionLimits,
     log: &slog::Logger,
 ) -> End {
@@ -175,122 +208,159 @@ async fn serve(
     let mut ticker = tokio::time::interval(heartbeat.min(Duration::from_millis(1000)) / 2);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tokio::select! {
-            message = stream.next() => {
+        let written = tokio::select! {
+            biased;
+            changed = port.close.changed() => {
+                let order = *port.close.borrow();
+                return match (changed, order) {
+                    (Ok(()), Some(order)) => End::Ordered(order),
+                    _ => End::Peer,
+                };
+            }
+            message = inbound.stream.next() => {
                 last_heard = Instant::now();
                 match message {
                     None | Some(Ok(AggregatedMessage::Close(_))) => return End::Peer,
                     Some(Err(e)) => {
                         slog::info!(log, "websocket error"; "error" => %e);
-                        return end_for(&e);
+                        return inbound.end_for(&e);
                     }
                     Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                        if session.pong(&bytes).await.is_err() {
-                            return End::Peer;
-                        }
+                        bounded(heartbeat, session.pong(&bytes)).await
                     }
-                    Some(Ok(AggregatedMessage::Pong(_))) => {}
+                    Some(Ok(AggregatedMessage::Pong(_))) => continue,
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         hub.count_malformed();
-                        if send(session, &DecodeError::binary_frame().to_envelope()).await.is_err() {
-                            return End::Peer;
-                        }
-                        last_sent = Instant::now();
+                        send(heartbeat, session, &DecodeError::binary_frame().to_envelope()).await
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => {
                         // payloads stay views of the received frame: forwarded without a copy
                         match decode_shared(&text, limits.max_frame_bytes) {
-                            Ok(envelope) => hub.frame(conn, envelope),
+                            Ok(envelope) => {
+                                hub.frame(conn, envelope);
+                                continue;
+                            }
                             Err(e) => {
                                 hub.count_malformed();
                                 slog::debug!(log, "malformed frame"; "error" => %e);
-                                if send(session, &e.to_envelope()).await.is_err() {
-                                    return End::Peer;
-                                }
-                                last_sent = Instant::now();
+                                send(heartbeat, session, &e.to_envelope()).await
                             }
                         }
                     }
                 }
             }
-            outgoing = inbox.recv() => {
+            outgoing = port.inbox.recv() => {
                 match outgoing {
                     Some(Outgoing::Frame(text)) => {
-                        if session.text(text).await.is_err() {
-                            return End::Peer;
-                        }
-                        last_sent = Instant::now();
+                        let len = text.len() as u64;
+                        let written = bounded(heartbeat, session.text(text)).await;
+                        port.pending.fetch_sub(len, Ordering::Relaxed);
+                        written
                     }
                     Some(Outgoing::Ack(id)) => {
                         acks.push(id);
                         flush_at.get_or_insert_with(|| Instant::now() + ACK_DELAY);
+                        continue;
                     }
                     Some(Outgoing::GoingAway) | None => {
-                        let _ = flush_acks(session, &mut acks).await;
+                        let _ = flush_acks(heartbeat, session, &mut acks).await;
                         return End::GoingAway;
                     }
                 }
             }
             () = sleep_until(flush_at.unwrap_or_else(Instant::now)), if flush_at.is_some() => {
                 flush_at = None;
-                if flush_acks(session, &mut acks).await.is_err() {
-                    return End::Peer;
-                }
-                last_sent = Instant::now();
+                flush_acks(heartbeat, session, &mut acks).await
             }
             _ = ticker.tick() => {
                 if last_heard.elapsed() >= heartbeat * 3 {
                     slog::warn!(log, "peer silent for 3 heartbeat intervals, dropping it");
                     return End::Dead;
                 }
-                if last_sent.elapsed() >= heartbeat || last_heard.elapsed() >= heartbeat {
-                    if session.ping(b"").await.is_err() {
-                        return End::Peer;
-                    }
-                    last_sent = Instant::now();
+                if last_sent.elapsed() < heartbeat && last_heard.elapsed() < heartbeat {
+                    continue;
                 }
+                bounded(heartbeat, session.ping(b"")).await
+            }
+        };
+        match written {
+            Ok(()) => last_sent = Instant::now(),
+            Err(Stalled::Closed) => return End::Peer,
+            Err(Stalled::NotReading) => {
+                slog::warn!(
+                    log,
+                    "peer has not read for 3 heartbeat intervals, dropping it"
+                );
+                hub.count_slow_peer();
+                return End::Dead;
             }
         }
     }
 }
 
+/// Why a write did not complete.
+enum Stalled {
+    /// The session is closed.
+    Closed,
+    /// The peer did not take the frame within 3 heartbeat intervals.
+    NotReading,
+}
+
+/// A write to the peer, given at most 3 heartbeat intervals: a peer that
+/// reads nothing for that long is as dead as one that sends nothing.
+async fn bounded(
+    heartbeat: Duration,
+    write: impl Future<Output = Result<(), actix_ws::Closed>>,
+) -> Result<(), Stalled> {
+    match tokio::time::timeout(heartbeat * 3, write).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Stalled::Closed),
+        Err(_) => Err(Stalled::NotReading),
+    }
+}
+
 async fn flush_acks(
+    heartbeat: Duration,
     session: &mut Session,
     acks: &mut Vec<MessageId>,
-) -> Result<(), actix_ws::Closed> {
+) -> Result<(), Stalled> {
     if acks.is_empty() {
         return Ok(());
     }
     let ack = Envelope::ack(std::mem::take(acks));
-    send(session, &ack).await
+    send(heartbeat, session, &ack).await
 }
 
-async fn send(session: &mut Session, envelope: &Envelope) -> Result<(), actix_ws::Closed> {
+async fn send(
+    heartbeat: Duration,
+    session: &mut Session,
+    envelope: &Envelope,
+) -> Result<(), Stalled> {
     match encode(envelope) {
-        Ok(text) => session.text(text).await,
+        Ok(text) => bounded(heartbeat, session.text(text)).await,
         // Encoding our own envelopes cannot fail; nothing sensible to send.
         Err(_) => Ok(()),
     }
 }
 
-fn end_for(error: &ProtocolError) -> End {
-    match error {
-        ProtocolError::Overflow => End::TooBig,
-        _ => End::Peer,
-    }
-}
-
-async fn finish(session: Session, end: End) {
+async fn finish(hub: &Hub, session: Session, end: End) {
     let reason = match end {
         End::Peer => return,
         End::Dead => {
             // A dead peer does not read a close frame; just drop it.
-            let _ = session.close(None).await;
+            let _ = tokio::time::timeout(Duration::from_millis(100), session.close(None)).await;
             return;
         }
-        End::TooBig => CloseReason {
-            code: CloseCode::Size,
-            description: Some("frame over the size limit".to_owned()),
+        End::TooBig => {
+            hub.count_oversized();
+            CloseReason {
+                code: CloseCode::Size,
+                description: Some("frame over the size limit".to_owned()),
+            }
+        }
+        End::NotUtf8 => CloseReason {
+            code: CloseCode::Invalid,
+            description: Some("text frame is not UTF-8".to_owned()),
         },
         End::GoingAway => CloseReason {
             code: CloseCode::Away,
@@ -300,6 +370,11 @@ async fn finish(session: Session, end: End) {
             code: CloseCode::Policy,
             description: Some("forbidden".to_owned()),
         },
+        End::Ordered(order) => CloseReason {
+            code: CloseCode::Other(order.code),
+            description: Some(order.reason.to_owned()),
+        },
     };
-    let _ = session.close(Some(reason)).await;
+    // A peer that does not read would hold the close frame up for ever.
+    let _ = tokio::time::timeout(Duration::from_secs(1), session.close(Some(reason))).await;
 }

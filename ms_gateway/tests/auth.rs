@@ -28,7 +28,7 @@ async fn bad_credentials_are_refused_and_good_ones_accepted() {
     let refused = http(
         addr,
         "GET",
-        "/healthz",
+        "/metrics",
         &[("Authorization", &basic("svc:wrong"))],
         "",
     )

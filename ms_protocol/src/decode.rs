@@ -331,19 +331,7 @@ fn decode_frame(
     let k = Some(kind);
     let body = match kind {
         Kind::Hello => {
-            let max_in_flight: u64 = parse(
-                required(raw.max_in_flight, k, "max_in_flight")?,
-                "max_in_flight",
-            )?;
-            let max_in_flight = u32::try_from(max_in_flight)
-                .ok()
-                .filter(|n| *n >= 1)
-                .ok_or_else(|| {
-                    invalid(
-                        "max_in_flight",
-                        format!("must be from 1 to {}, found {max_in_flight}", u32::MAX),
-                    )
-                })?;
+            let max_in_flight = in_flight_limit(required(raw.max_in_flight, k, "max_in_flight")?)?;
             Body::Hello(Hello {
                 service: name(raw.service, k, "service")?,
                 instance: name(raw.instance, k, "instance")?,
@@ -364,6 +352,7 @@ fn decode_frame(
                 "max_frame_bytes",
                 DEFAULT_MAX_FRAME_BYTES,
             )?,
+            max_in_flight: raw.max_in_flight.map(in_flight_limit).transpose()?,
         }),
         Kind::Request => Body::Request(Request {
             to: name(raw.to, k, "to")?,
@@ -406,6 +395,20 @@ fn decode_frame(
         }
     };
     Ok(Envelope { id, headers, body })
+}
+
+/// `max_in_flight` (in `hello`, and as granted in `welcome`): 1 to `u32::MAX`.
+fn in_flight_limit(raw: &RawValue) -> Result<u32, DecodeErrorKind> {
+    let max_in_flight: u64 = parse(raw, "max_in_flight")?;
+    u32::try_from(max_in_flight)
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| {
+            invalid(
+                "max_in_flight",
+                format!("must be from 1 to {}, found {max_in_flight}", u32::MAX),
+            )
+        })
 }
 
 fn required<'a>(

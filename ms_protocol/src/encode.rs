@@ -76,6 +76,10 @@ pub fn encode(envelope: &Envelope) -> Result<String, EncodeError> {
             out.num(w.heartbeat_ms);
             out.field("max_frame_bytes");
             out.num(w.max_frame_bytes);
+            if let Some(granted) = w.max_in_flight {
+                out.field("max_in_flight");
+                out.num(u64::from(granted));
+            }
         }
         Body::Request(r) => {
             out.field("to");
@@ -244,6 +248,9 @@ impl Serialize for Envelope {
                 map.serialize_entry("session", &w.session)?;
                 map.serialize_entry("heartbeat_ms", &w.heartbeat_ms)?;
                 map.serialize_entry("max_frame_bytes", &w.max_frame_bytes)?;
+                if let Some(granted) = w.max_in_flight {
+                    map.serialize_entry("max_in_flight", &granted)?;
+                }
             }
             Body::Request(r) => {
                 map.serialize_entry("to", &r.to)?;

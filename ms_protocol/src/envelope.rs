@@ -176,6 +176,10 @@ pub struct Welcome {
     pub heartbeat_ms: u64,
     /// Largest frame either side may send on this connection.
     pub max_frame_bytes: u64,
+    /// Most unsettled deliveries the gateway will have outstanding on this
+    /// connection: at most what `hello.max_in_flight` asked; `None` (absent
+    /// on the wire) means as asked.
+    pub max_in_flight: Option<u32>,
 }
 
 /// `request`: a call to `route` of service `to`.

@@ -96,13 +96,20 @@ fn body() -> impl Strategy<Value = Body> {
                     version
                 })
             ),
-        (name(), 1..=u64::MAX, 1..=u64::MAX).prop_map(
-            |(session, heartbeat_ms, max_frame_bytes)| Body::Welcome(Welcome {
-                session,
-                heartbeat_ms,
-                max_frame_bytes
-            })
-        ),
+        (
+            name(),
+            1..=u64::MAX,
+            1..=u64::MAX,
+            proptest::option::of(1..=u32::MAX)
+        )
+            .prop_map(|(session, heartbeat_ms, max_frame_bytes, max_in_flight)| {
+                Body::Welcome(Welcome {
+                    session,
+                    heartbeat_ms,
+                    max_frame_bytes,
+                    max_in_flight,
+                })
+            }),
         (name(), name(), proptest::option::of(name()), payload()).prop_map(
             |(to, route, from, payload)| Body::Request(Request {
                 to,

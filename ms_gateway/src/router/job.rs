@@ -1,8 +1,11 @@
 //! A request or event the gateway accepted and has not finished with.
 
-use ms_protocol::Envelope;
+use ms_protocol::{Body, Envelope, Payload};
 
 use super::{ConnId, Origin};
+
+/// Bytes counted for a frame besides its payload (ids, names, headers).
+const FRAME_OVERHEAD: u64 = 512;
 
 /// The router's own name for one accepted unit of work.
 ///
@@ -16,7 +19,8 @@ pub struct JobId(pub(super) u64);
 pub(super) enum JobKind {
     /// A request; settled by a reply or error, answered to `origin`.
     Request {
-        /// Where the answer goes.
+        /// Where the answer goes, and with the frame id the key of the
+        /// request: the same id from two senders is two requests.
         origin: Origin,
         /// The route addressed, to pick a connection that serves it.
         route: String,
@@ -32,9 +36,10 @@ pub(super) enum JobState {
     Queued,
     /// Delivered on this connection and not settled.
     InFlight(ConnId),
-    /// Its deadline passed while a service held it: the caller has its
-    /// answer, the slot stays taken until the service settles it or drops.
-    Expired,
+    /// Nobody waits for it any more (deadline passed, or the HTTP caller
+    /// left) while this connection holds it: the slot stays taken until the
+    /// service settles it or drops.
+    Expired(ConnId),
 }
 
 /// One accepted request or event.
@@ -55,4 +60,22 @@ pub(super) struct Job {
     pub deliveries: u32,
     /// Where it is.
     pub state: JobState,
+    /// What it counts against the router's byte bound.
+    pub weight: u64,
+}
+
+/// What a frame counts against the router's byte bound: its inline payload
+/// plus a fixed allowance for the rest.
+pub(super) fn weight(envelope: &Envelope) -> u64 {
+    let payload = match &envelope.body {
+        Body::Request(r) => Some(&r.payload),
+        Body::Reply(r) => Some(&r.payload),
+        Body::Event(e) => Some(&e.payload),
+        _ => None,
+    };
+    let inline = match payload {
+        Some(Payload::Inline(json)) => u64::try_from(json.len()).unwrap_or(u64::MAX),
+        _ => 0,
+    };
+    inline.saturating_add(FRAME_OVERHEAD)
 }

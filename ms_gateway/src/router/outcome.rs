@@ -29,6 +29,26 @@ pub enum Effect {
         /// Its answer.
         outcome: Outcome,
     },
+    /// Close connection `conn` with this code; the router has already
+    /// taken back what it held.
+    Close {
+        /// The connection.
+        conn: ConnId,
+        /// The websocket close code.
+        code: u16,
+        /// The close reason sent to the peer.
+        reason: &'static str,
+    },
+    /// A subscriber's copy of an event was dropped because its queue was
+    /// full: worth a log line.
+    EventDropped {
+        /// The subscriber service.
+        service: String,
+        /// The event's topic.
+        topic: String,
+        /// The event's id.
+        id: MessageId,
+    },
 }
 
 /// The answer to an HTTP caller.

@@ -20,11 +20,22 @@ pub(super) struct Service {
     pub ever_connected: bool,
     /// Every route any instance ever listed; used while none is connected.
     pub known_routes: BTreeSet<String>,
-    /// Every topic any instance ever listed: events for them are kept.
+    /// Every topic any instance listed: events for them are kept.
     pub topics: BTreeSet<String>,
+    /// Since when (Unix ms) the service has had no connected instance; the
+    /// entry is forgotten `service_ttl_ms` later. `None` while connected.
+    pub idle_since: Option<u64>,
 }
 
 impl Service {
+    /// A name first seen at `now`, with no instance yet.
+    pub fn idle(now: u64) -> Self {
+        Self {
+            idle_since: Some(now),
+            ..Self::default()
+        }
+    }
+
     /// Whether the service answers `route`: by its connected instances, or
     /// by any instance it ever had when none is connected.
     pub fn serves_route(&self, route: &str, conns: &HashMap<ConnId, Conn>) -> bool {
@@ -36,19 +47,34 @@ impl Service {
         }
     }
 
-    /// The next connection, round robin, that has room and serves `route`
-    /// (any connection with room for an event).
-    pub fn pick(&mut self, conns: &HashMap<ConnId, Conn>, route: Option<&str>) -> Option<ConnId> {
+    /// Whether any connection of the service has a free slot.
+    pub fn has_room(&self, conns: &HashMap<ConnId, Conn>) -> bool {
+        self.conns
+            .iter()
+            .filter_map(|c| conns.get(c))
+            .any(Conn::has_room)
+    }
+
+    /// The next connection, round robin, that has room, serves `route` (any
+    /// connection with room for an event) and holds no other delivery with
+    /// frame id `id` (so a settlement names exactly one delivery).
+    pub fn pick(
+        &mut self,
+        conns: &HashMap<ConnId, Conn>,
+        route: Option<&str>,
+        id: &MessageId,
+    ) -> Option<ConnId> {
         let n = self.conns.len();
         for step in 0..n {
             let index = (self.next + step) % n;
-            let id = self.conns[index];
-            let Some(conn) = conns.get(&id) else { continue };
-            let has_room = conn.in_flight.len() < conn.max_in_flight;
+            let conn_id = self.conns[index];
+            let Some(conn) = conns.get(&conn_id) else {
+                continue;
+            };
             let serves = route.is_none_or(|r| conn.routes.contains(r));
-            if has_room && serves {
+            if conn.has_room() && serves && !conn.in_flight.contains_key(id) {
                 self.next = (index + 1) % n;
-                return Some(id);
+                return Some(conn_id);
             }
         }
         None
@@ -60,22 +86,29 @@ impl Service {
 pub(super) struct Conn {
     /// Who it is.
     pub key: InstanceKey,
-    /// `hello.max_in_flight`.
+    /// What the gateway granted: `hello.max_in_flight` up to the router's cap.
     pub max_in_flight: usize,
     /// `hello.routes`.
     pub routes: HashSet<String>,
-    /// Requests unsettled and events unacked on this connection, by frame id.
+    /// Requests unsettled and events unacked on this connection, by frame
+    /// id; never two deliveries with one id on one connection.
     pub in_flight: HashMap<MessageId, JobId>,
 }
 
 impl Conn {
-    /// The state of a connection that just said `hello`.
-    pub fn new(key: InstanceKey, hello: &Hello) -> Self {
+    /// The state of a connection that just said `hello`, granted at most `cap`.
+    pub fn new(key: InstanceKey, hello: &Hello, cap: u32) -> Self {
+        let granted = hello.max_in_flight.min(cap).max(1);
         Self {
             key,
-            max_in_flight: usize::try_from(hello.max_in_flight).unwrap_or(usize::MAX),
+            max_in_flight: usize::try_from(granted).unwrap_or(usize::MAX),
             routes: hello.routes.iter().cloned().collect(),
             in_flight: HashMap::new(),
         }
+    }
+
+    /// Whether it may take one more delivery.
+    pub fn has_room(&self) -> bool {
+        self.in_flight.len() < self.max_in_flight
     }
 }

@@ -265,3 +265,113 @@ fn dechunk(mut body: &str) -> String {
     }
     out
 }
+
+/// The value of one unlabelled metric, read from `GET /metrics`.
+pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let response = http(
+        addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", &basic(USER))],
+        "",
+    )
+    .await;
+    assert_eq!(response.status, 200);
+    response
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no metric {name} in {}", response.body))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// A websocket opened by hand over TCP, for frames a polite client cannot
+/// send: after the upgrade, bytes go to the gateway exactly as written.
+pub struct RawSocket {
+    pub tcp: TcpStream,
+}
+
+impl RawSocket {
+    /// Upgrades a plain TCP connection to `/v1/ws` as user svc:pw.
+    pub async fn open(gateway: &RunningGateway) -> RawSocket {
+        let mut tcp = TcpStream::connect(gateway.addr()).await.unwrap();
+        tcp.set_nodelay(true).unwrap();
+        let request = format!(
+            "GET /v1/ws HTTP/1.1\r\nHost: {}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
+             Authorization: {}\r\n\r\n",
+            gateway.addr(),
+            basic(USER)
+        );
+        tcp.write_all(request.as_bytes()).await.unwrap();
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            assert_eq!(tcp.read(&mut byte).await.unwrap(), 1, "upgrade answer cut");
+            head.push(byte[0]);
+        }
+        let head = String::from_utf8_lossy(&head);
+        assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+        RawSocket { tcp }
+    }
+
+    /// Writes a masked client frame header for `len` payload bytes (mask 0,
+    /// so the payload bytes that follow go as written).
+    pub async fn header(&mut self, opcode_and_fin: u8, len: u64) {
+        let mut h = vec![opcode_and_fin];
+        if len < 126 {
+            h.push(0x80 | len as u8);
+        } else if len <= 0xFFFF {
+            h.push(0x80 | 126);
+            h.extend_from_slice(&(len as u16).to_be_bytes());
+        } else {
+            h.push(0x80 | 127);
+            h.extend_from_slice(&len.to_be_bytes());
+        }
+        h.extend_from_slice(&[0, 0, 0, 0]);
+        self.tcp.write_all(&h).await.unwrap();
+    }
+
+    /// A whole masked text frame.
+    pub async fn text(&mut self, text: &[u8]) {
+        self.header(0x81, text.len() as u64).await;
+        self.tcp.write_all(text).await.unwrap();
+    }
+
+    /// Reads server frames until a close frame; its code, or `None` when
+    /// the connection ends without one.
+    pub async fn close_code(&mut self) -> Option<u16> {
+        read_close_code(&mut self.tcp).await
+    }
+}
+
+/// Reads server frames from `read` until a close frame; its code, or `None`
+/// when the connection ends without one.
+pub async fn read_close_code<R: tokio::io::AsyncRead + Unpin>(read: &mut R) -> Option<u16> {
+    loop {
+        let mut h = [0u8; 2];
+        read.read_exact(&mut h).await.ok()?;
+        let len = match h[1] & 0x7F {
+            126 => {
+                let mut b = [0u8; 2];
+                read.read_exact(&mut b).await.ok()?;
+                u64::from(u16::from_be_bytes(b))
+            }
+            127 => {
+                let mut b = [0u8; 8];
+                read.read_exact(&mut b).await.ok()?;
+                u64::from_be_bytes(b)
+            }
+            n => u64::from(n),
+        };
+        let mut payload = vec![0u8; len as usize];
+        read.read_exact(&mut payload).await.ok()?;
+        if h[0] & 0x0F == 8 {
+            return payload
+                .get(..2)
+                .map(|code| u16::from_be_bytes([code[0], code[1]]));
+        }
+    }
+}
