@@ -175,11 +175,16 @@ async fn serve(
             max_deadline_ms: config.max_deadline_ms,
             max_in_flight: config.max_in_flight,
             max_held_bytes: config.max_held_bytes,
+            max_conn_bytes: config.max_outbound_bytes,
             max_services: config.max_services,
             service_ttl_ms: config.service_ttl_ms,
             ..RouterLimits::default()
         },
-        config.max_outbound_bytes.max(config.max_frame_bytes),
+        // deliveries stop at max_outbound_bytes; answers and errors may add
+        // up to one more frame before the peer counts as not reading
+        config
+            .max_outbound_bytes
+            .saturating_add(config.max_frame_bytes),
         log.clone(),
     ));
     let state = web::Data::new(EdgeState {
@@ -199,6 +204,9 @@ async fn serve(
     })
     .workers(config.workers.max(1))
     .tcp_nodelay(true)
+    // A caller that closes its side is gone: its handler is dropped, which
+    // cancels its request (queued work of departed callers is not kept).
+    .h1_allow_half_closed(false)
     .disable_signals()
     .shutdown_timeout(2);
     let bound = match tls {

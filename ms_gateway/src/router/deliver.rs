@@ -29,7 +29,8 @@ impl Router {
                 JobKind::Request { route, .. } => Some(route.as_str()),
                 JobKind::Event => None,
             };
-            let Some(conn_id) = service.pick(&self.conns, route, &job.envelope.id) else {
+            let Some(conn_id) = service.pick(&self.conns, route, &job.envelope.id, job.weight)
+            else {
                 index += 1;
                 continue;
             };
@@ -42,6 +43,7 @@ impl Router {
             let mut envelope = job.envelope.clone();
             envelope.headers.set_attempt(job.deliveries);
             conn.in_flight.insert(envelope.id.clone(), job_id);
+            conn.in_flight_bytes = conn.in_flight_bytes.saturating_add(job.weight);
             self.counters.delivered += 1;
             if job.deliveries > 1 {
                 self.counters.redelivered += 1;

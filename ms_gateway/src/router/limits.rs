@@ -22,6 +22,10 @@ pub struct RouterLimits {
     /// Most unsettled deliveries on one connection, whatever its `hello`
     /// asked (`welcome.max_in_flight` tells the service).
     pub max_in_flight: u32,
+    /// Most bytes of deliveries outstanding on one connection (besides the
+    /// count cap): a connection whose peer is slow to settle stops getting
+    /// work before its socket backlog grows. One delivery always fits.
+    pub max_conn_bytes: u64,
     /// Most payload bytes the router holds over all services (queued, in
     /// flight and unacknowledged answers); past it new work is refused with
     /// `overloaded`.
@@ -52,6 +56,7 @@ impl Default for RouterLimits {
             max_deadline_ms: DEFAULT_MAX_DEADLINE_MS,
             max_unacked_per_instance: 10_000,
             max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+            max_conn_bytes: 64 << 20,
             max_held_bytes: DEFAULT_MAX_HELD_BYTES,
             max_services: 10_000,
             service_ttl_ms: 600_000,

@@ -209,7 +209,12 @@ impl Router {
         service.conns.push(conn);
         self.conns.insert(
             conn,
-            Conn::new(key.clone(), hello, self.limits.max_in_flight),
+            Conn::new(
+                key.clone(),
+                hello,
+                self.limits.max_in_flight,
+                self.limits.max_conn_bytes,
+            ),
         );
         self.instances.insert(key.clone(), conn);
         self.counters.sessions_opened += 1;
@@ -470,3 +475,7 @@ impl Router {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "trust_tests.rs"]
+mod trust_tests;

@@ -52,7 +52,7 @@ impl Service {
         self.conns
             .iter()
             .filter_map(|c| conns.get(c))
-            .any(Conn::has_room)
+            .any(|c| c.has_room(0))
     }
 
     /// The next connection, round robin, that has room, serves `route` (any
@@ -63,6 +63,7 @@ impl Service {
         conns: &HashMap<ConnId, Conn>,
         route: Option<&str>,
         id: &MessageId,
+        weight: u64,
     ) -> Option<ConnId> {
         let n = self.conns.len();
         for step in 0..n {
@@ -72,7 +73,7 @@ impl Service {
                 continue;
             };
             let serves = route.is_none_or(|r| conn.routes.contains(r));
-            if conn.has_room() && serves && !conn.in_flight.contains_key(id) {
+            if conn.has_room(weight) && serves && !conn.in_flight.contains_key(id) {
                 self.next = (index + 1) % n;
                 return Some(conn_id);
             }
@@ -93,22 +94,32 @@ pub(super) struct Conn {
     /// Requests unsettled and events unacked on this connection, by frame
     /// id; never two deliveries with one id on one connection.
     pub in_flight: HashMap<MessageId, JobId>,
+    /// What those deliveries weigh, against [`Conn::max_bytes`].
+    pub in_flight_bytes: u64,
+    /// Most bytes of deliveries outstanding (the router's `max_conn_bytes`).
+    pub max_bytes: u64,
 }
 
 impl Conn {
     /// The state of a connection that just said `hello`, granted at most `cap`.
-    pub fn new(key: InstanceKey, hello: &Hello, cap: u32) -> Self {
+    pub fn new(key: InstanceKey, hello: &Hello, cap: u32, max_bytes: u64) -> Self {
         let granted = hello.max_in_flight.min(cap).max(1);
         Self {
             key,
             max_in_flight: usize::try_from(granted).unwrap_or(usize::MAX),
             routes: hello.routes.iter().cloned().collect(),
             in_flight: HashMap::new(),
+            in_flight_bytes: 0,
+            max_bytes,
         }
     }
 
-    /// Whether it may take one more delivery.
-    pub fn has_room(&self) -> bool {
+    /// Whether it may take one more delivery weighing `weight` bytes: a
+    /// free slot, and room in its byte budget (an idle connection takes
+    /// any one delivery).
+    pub fn has_room(&self, weight: u64) -> bool {
         self.in_flight.len() < self.max_in_flight
+            && (self.in_flight.is_empty()
+                || self.in_flight_bytes.saturating_add(weight) <= self.max_bytes)
     }
 }

@@ -237,6 +237,7 @@ impl Router {
                     && c.in_flight.get(&job.envelope.id) == Some(&job_id)
                 {
                     c.in_flight.remove(&job.envelope.id);
+                    c.in_flight_bytes = c.in_flight_bytes.saturating_sub(job.weight);
                 }
             }
             JobState::Queued => {

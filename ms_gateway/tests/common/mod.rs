@@ -347,28 +347,35 @@ impl RawSocket {
     }
 }
 
+/// Reads one server frame: its opcode and payload; `None` when the
+/// connection ends.
+pub async fn read_frame<R: tokio::io::AsyncRead + Unpin>(read: &mut R) -> Option<(u8, Vec<u8>)> {
+    let mut h = [0u8; 2];
+    read.read_exact(&mut h).await.ok()?;
+    let len = match h[1] & 0x7F {
+        126 => {
+            let mut b = [0u8; 2];
+            read.read_exact(&mut b).await.ok()?;
+            u64::from(u16::from_be_bytes(b))
+        }
+        127 => {
+            let mut b = [0u8; 8];
+            read.read_exact(&mut b).await.ok()?;
+            u64::from_be_bytes(b)
+        }
+        n => u64::from(n),
+    };
+    let mut payload = vec![0u8; len as usize];
+    read.read_exact(&mut payload).await.ok()?;
+    Some((h[0] & 0x0F, payload))
+}
+
 /// Reads server frames from `read` until a close frame; its code, or `None`
 /// when the connection ends without one.
 pub async fn read_close_code<R: tokio::io::AsyncRead + Unpin>(read: &mut R) -> Option<u16> {
     loop {
-        let mut h = [0u8; 2];
-        read.read_exact(&mut h).await.ok()?;
-        let len = match h[1] & 0x7F {
-            126 => {
-                let mut b = [0u8; 2];
-                read.read_exact(&mut b).await.ok()?;
-                u64::from(u16::from_be_bytes(b))
-            }
-            127 => {
-                let mut b = [0u8; 8];
-                read.read_exact(&mut b).await.ok()?;
-                u64::from_be_bytes(b)
-            }
-            n => u64::from(n),
-        };
-        let mut payload = vec![0u8; len as usize];
-        read.read_exact(&mut payload).await.ok()?;
-        if h[0] & 0x0F == 8 {
+        let (opcode, payload) = read_frame(read).await?;
+        if opcode == 8 {
             return payload
                 .get(..2)
                 .map(|code| u16::from_be_bytes([code[0], code[1]]));
