@@ -109,15 +109,8 @@ pub async fn run(
         }
     };
 
-    if !principal.may_register(&hello.service) {
-        slog::warn!(log, "user may not register this service"; "service" => &hello.service);
-        let error = WireError::new(
-            ErrorCode::Forbidden,
-            format!(
-                "user {:?} may not register service {:?}",
-                principal.name, hello.service
-            ),
-        );
+    if let Err(error) = principal.check_hello(&hello) {
+        slog::warn!(log, "hello refused"; "service" => &hello.service, "reason" => &error.message);
         let _ = send(&mut session, &Envelope::error(None, error)).await;
         finish(session, End::Forbidden).await;
         return;
