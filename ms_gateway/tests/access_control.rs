@@ -22,6 +22,7 @@ const ARGON2ID_AR_PW: &str = "$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0MTZieQ
 /// A gateway with user svc:pw (anything) plus the users file's: `bc` may
 /// call only `ocr` and publish only `docs.*`; `ar` may register only `ocr`
 /// and subscribe only to `docs.*`.
+#[allow(clippy::unwrap_used)] // test helper: a failed unwrap is a failed test
 fn gateway() -> (RunningGateway, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("users.toml");
