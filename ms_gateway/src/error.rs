@@ -29,6 +29,17 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// A password hash (`password_hash`, [`crate::User::with_password_hash`]) is not usable.
+    #[error("invalid password hash of user {user:?}: {reason}")]
+    PasswordHash {
+        /// The user.
+        user: String,
+        /// What is wrong (never the hash itself).
+        reason: String,
+    },
+    /// Hashing a password failed.
+    #[error("cannot hash the password: {0}")]
+    Hashing(String),
     /// The TLS certificate or key is not usable.
     #[error("invalid TLS configuration: {0}")]
     Tls(String),

@@ -47,12 +47,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// The principal of the request, or the 401 answer (boxed: it is large).
-fn authenticate(state: &EdgeState, req: &HttpRequest) -> Result<Principal, Box<HttpResponse>> {
+async fn authenticate(
+    state: &EdgeState,
+    req: &HttpRequest,
+) -> Result<Principal, Box<HttpResponse>> {
     let header = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    state.users.authenticate(header).ok_or_else(|| {
+    state.users.authenticate_async(header).await.ok_or_else(|| {
         let error = WireError::new(ErrorCode::Unauthorized, "missing or bad credentials");
         Box::new(
             HttpResponse::Unauthorized()
@@ -77,7 +80,7 @@ async fn websocket(
     body: web::Payload,
     state: web::Data<EdgeState>,
 ) -> HttpResponse {
-    let principal = match authenticate(&state, &req) {
+    let principal = match authenticate(&state, &req).await {
         Ok(p) => p,
         Err(response) => return *response,
     };
@@ -189,10 +192,14 @@ async fn invoke(
     body: web::Payload,
     state: web::Data<EdgeState>,
 ) -> HttpResponse {
-    if let Err(response) = authenticate(&state, &req) {
-        return *response;
-    }
+    let principal = match authenticate(&state, &req).await {
+        Ok(principal) => principal,
+        Err(response) => return *response,
+    };
     let trace_id = trace_id(&req);
+    if let Err(error) = principal.check_call(&path.0) {
+        return error_response(&error, Some(&trace_id));
+    }
     let max = state.max_deadline_ms;
     let timeout_ms = match req.headers().get("X-Timeout-Ms") {
         None => DEFAULT_INVOKE_TIMEOUT_MS.min(max),
@@ -267,12 +274,16 @@ async fn publish(
     body: web::Payload,
     state: web::Data<EdgeState>,
 ) -> HttpResponse {
-    if let Err(response) = authenticate(&state, &req) {
-        return *response;
-    }
+    let principal = match authenticate(&state, &req).await {
+        Ok(principal) => principal,
+        Err(response) => return *response,
+    };
     let trace_id = trace_id(&req);
     let topic = topic.into_inner();
     if let Err(error) = check_name("topic", &topic) {
+        return error_response(&error, Some(&trace_id));
+    }
+    if let Err(error) = principal.check_publish(&topic) {
         return error_response(&error, Some(&trace_id));
     }
     let payload = match read_body(body, state.limits.max_frame_bytes, state.body_timeout)
@@ -315,7 +326,7 @@ async fn readyz(state: web::Data<EdgeState>) -> HttpResponse {
 }
 
 async fn metrics(req: HttpRequest, state: web::Data<EdgeState>) -> HttpResponse {
-    if let Err(response) = authenticate(&state, &req) {
+    if let Err(response) = authenticate(&state, &req).await {
         return *response;
     }
     HttpResponse::Ok()

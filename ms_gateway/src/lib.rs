@@ -11,8 +11,10 @@
 //! - `http_edge`: `/v1/ws` upgrade, `/v1/invoke`, `/v1/publish`, `/healthz`,
 //!   `/metrics`, Basic and bearer auth.
 //! - [`metrics`]: counters and the latency histogram in Prometheus text.
-//! - `auth`, `config`, `tls`, `dev_s3`: users, settings, rustls, the
-//!   embedded S3 store of `--dev`.
+//! - `auth`: users and tokens (clear, SHA-256, argon2id or bcrypt
+//!   passwords), the check of `Authorization`, and what each [`Principal`]
+//!   may register, call, publish and subscribe to ([`Acl`]).
+//! - `config`, `tls`, `dev_s3`: settings, rustls, the embedded S3 store of `--dev`.
 //! - [`Gateway`]: starts all of it on its own thread; [`RunningGateway`] stops it.
 //!
 //! ```no_run
@@ -38,7 +40,7 @@ pub mod router;
 mod session;
 mod tls;
 
-pub use auth::{Principal, Secret, Token, User, Users};
+pub use auth::{Acl, Principal, Secret, Token, User, Users, hash_password};
 pub use config::{DevS3Config, GatewayConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use gateway::{Gateway, RunningGateway};

@@ -1,12 +1,13 @@
 //! `ms-gateway`: the reference communication gateway. Parses the command
 //! line, starts [`ms_gateway::Gateway`], prints `listening on ADDR`, and
-//! stops gracefully on SIGINT or SIGTERM.
+//! stops gracefully on SIGINT or SIGTERM. `ms-gateway hash-password` reads a
+//! password on stdin and prints its argon2id hash for a users file.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use ms_gateway::{DevS3Config, Gateway, GatewayConfig, Secret, TlsFiles, Token, User};
 use slog::Drain as _;
 
@@ -14,6 +15,9 @@ use slog::Drain as _;
 #[derive(Debug, Parser)]
 #[command(name = "ms-gateway", version, about)]
 struct Cli {
+    /// Something else than serving.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Address to listen on; port 0 picks a free one.
     #[arg(long, env = "MS_GATEWAY_BIND", default_value = "127.0.0.1:8080")]
     bind: SocketAddr,
@@ -25,7 +29,7 @@ struct Cli {
         hide_env_values = true
     )]
     users: Vec<String>,
-    /// TOML file of users (password or password_sha256, allowed services) and tokens.
+    /// TOML file of users (password, password_sha256 or password_hash; what each may do) and tokens.
     #[arg(long, env = "MS_GATEWAY_USERS_FILE")]
     users_file: Option<PathBuf>,
     /// A bearer token accepted in `Authorization: Bearer`; repeat for more.
@@ -78,7 +82,8 @@ struct Cli {
     /// HTTP worker threads.
     #[arg(long, env = "MS_GATEWAY_WORKERS", default_value_t = 2)]
     workers: usize,
-    /// Dev mode: add user dev:dev and serve an S3-compatible store in-process.
+    /// Dev mode: serve an S3-compatible store in-process, and add user dev:dev
+    /// unless --user, --users-file or --token says who may connect.
     #[arg(long, env = "MS_GATEWAY_DEV")]
     dev: bool,
     /// Where the dev S3 store listens.
@@ -89,13 +94,28 @@ struct Cli {
     data_dir: Option<PathBuf>,
 }
 
+/// What the binary can do besides serving.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Read a password on stdin (one line) and print its argon2id hash, the
+    /// `password_hash` of a users file.
+    HashPassword,
+}
+
 /// Dev mode's user and S3 keys: well known, for a laptop only.
 const DEV_USER: &str = "dev";
 const DEV_PASSWORD: &str = "dev";
 const DEV_ACCESS_KEY: &str = "ms-dev-access";
 const DEV_SECRET_KEY: &str = "ms-dev-secret";
 
+/// Whether `--dev` adds its well-known user: only when no other credential
+/// is configured, so that a real user list never gains `dev:dev`.
+fn adds_dev_user(cli: &Cli) -> bool {
+    cli.dev && cli.users.is_empty() && cli.users_file.is_none() && cli.tokens.is_empty()
+}
+
 fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
+    let dev_user = adds_dev_user(&cli);
     let mut config = GatewayConfig::new(cli.bind);
     config.logger = logger;
     for pair in &cli.users {
@@ -127,10 +147,12 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
     config.body_timeout_ms = cli.body_timeout_ms;
     config.shutdown_grace_ms = cli.shutdown_grace_ms;
     config.workers = cli.workers;
-    if cli.dev {
+    if dev_user {
         config
             .users
             .add_user(User::new(DEV_USER, &Secret::new(DEV_PASSWORD)));
+    }
+    if cli.dev {
         config.dev_s3 = Some(DevS3Config {
             bind: cli.s3_bind,
             data_dir: cli
@@ -143,8 +165,36 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
     Ok(config)
 }
 
+/// `ms-gateway hash-password`: one line from stdin to an argon2id PHC string.
+fn hash_password_from_stdin() -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("ms-gateway: cannot read the password from stdin: {e}");
+        return ExitCode::FAILURE;
+    }
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        eprintln!("ms-gateway: no password on stdin (expected one line)");
+        return ExitCode::FAILURE;
+    }
+    match ms_gateway::hash_password(&Secret::new(password)) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ms-gateway: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::HashPassword) = cli.command {
+        return hash_password_from_stdin();
+    }
     let decorator = slog_term::TermDecorator::new().stderr().build();
     let drain = slog_term::FullFormat::new(decorator).build().fuse();
     let drain = slog_async::Async::new(drain).chan_size(4096).build().fuse();
@@ -152,6 +202,7 @@ fn main() -> ExitCode {
     ms_gateway::install_crypto_provider();
 
     let dev = cli.dev;
+    let dev_user = adds_dev_user(&cli);
     let gateway = match config(cli, logger.clone()).and_then(Gateway::start) {
         Ok(gateway) => gateway,
         Err(e) => {
@@ -166,8 +217,13 @@ fn main() -> ExitCode {
     };
     println!("listening on {}", gateway.addr());
     if dev && let Some(s3) = gateway.s3_addr() {
+        let user = if dev_user {
+            format!(" MS_USERNAME={DEV_USER} MS_PASSWORD={DEV_PASSWORD}")
+        } else {
+            String::new()
+        };
         println!(
-            "MS_GATEWAY_URL={} MS_USERNAME={DEV_USER} MS_PASSWORD={DEV_PASSWORD} MS_S3_ENDPOINT=http://{s3} MS_S3_ACCESS_KEY_ID={DEV_ACCESS_KEY} MS_S3_SECRET_ACCESS_KEY={DEV_SECRET_KEY} MS_S3_REGION=us-east-1",
+            "MS_GATEWAY_URL={}{user} MS_S3_ENDPOINT=http://{s3} MS_S3_ACCESS_KEY_ID={DEV_ACCESS_KEY} MS_S3_SECRET_ACCESS_KEY={DEV_SECRET_KEY} MS_S3_REGION=us-east-1",
             gateway.ws_url()
         );
     }
@@ -203,5 +259,38 @@ async fn wait_for_signal() {
         Err(_) => {
             let _ = tokio::signal::ctrl_c().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users_of(args: &[&str]) -> ms_gateway::Users {
+        let cli = Cli::try_parse_from([&["ms-gateway"], args].concat()).unwrap();
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        config(cli, logger).unwrap().users
+    }
+
+    fn accepts(users: &ms_gateway::Users, pair: &str) -> bool {
+        use base64::Engine as _;
+        let header = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(pair)
+        );
+        users.authenticate(Some(&header)).is_some()
+    }
+
+    #[test]
+    fn dev_adds_dev_dev_only_when_nobody_else_is_configured() {
+        assert!(accepts(&users_of(&["--dev"]), "dev:dev"));
+        let with_user = users_of(&["--dev", "--user", "svc:pw"]);
+        assert!(accepts(&with_user, "svc:pw") && !accepts(&with_user, "dev:dev"));
+        assert!(!accepts(&users_of(&["--dev", "--token", "t0k"]), "dev:dev"));
+        let file = std::env::temp_dir().join(format!("ms-gw-users-{}.toml", std::process::id()));
+        std::fs::write(&file, "[[users]]\nname = \"a\"\npassword = \"pw\"\n").unwrap();
+        let from_file = users_of(&["--dev", "--users-file", file.to_str().unwrap()]);
+        let _ = std::fs::remove_file(&file);
+        assert!(accepts(&from_file, "a:pw") && !accepts(&from_file, "dev:dev"));
     }
 }

@@ -152,15 +152,8 @@ pub async fn run(
         }
     };
 
-    if !principal.may_register(&hello.service) {
-        slog::warn!(log, "user may not register this service"; "service" => &hello.service);
-        let error = WireError::new(
-            ErrorCode::Forbidden,
-            format!(
-                "user {:?} may not register service {:?}",
-                principal.name, hello.service
-            ),
-        );
+    if let Err(error) = principal.check_hello(&hello) {
+        slog::warn!(log, "hello refused"; "service" => &hello.service, "reason" => &error.message);
         let _ = send(heartbeat, &mut session, &Envelope::error(None, error)).await;
         finish(&hub, session, End::Forbidden).await;
         return;
@@ -184,16 +177,28 @@ pub async fn run(
     slog::info!(log, "session open";
         "max_in_flight" => granted, "asked" => hello.max_in_flight, "version" => &hello.version);
     let port = hub.connect(conn, &hello);
-    let end = serve(&hub, conn, &mut session, &mut inbound, port, limits, &log).await;
+    let end = serve(
+        &hub,
+        conn,
+        &principal,
+        &mut session,
+        &mut inbound,
+        port,
+        limits,
+        &log,
+    )
+    .await;
     hub.disconnect(conn);
     slog::info!(log, "session closed");
     finish(&hub, session, end).await;
 }
 
 /// The open session: frames in, frames out, acks, heartbeats.
+#[allow(clippy::too_many_arguments)] // one call site; a struct would only rename these
 async fn serve(
     hub: &Hub,
     conn: u64,
+    principal: &Principal,
     session: &mut Session,
     inbound: &mut Inbound,
     mut port: SessionPort,
@@ -236,10 +241,21 @@ async fn serve(
                     Some(Ok(AggregatedMessage::Text(text))) => {
                         // payloads stay views of the received frame: forwarded without a copy
                         match decode_shared(&text, limits.max_frame_bytes) {
-                            Ok(envelope) => {
-                                hub.frame(conn, envelope);
-                                continue;
-                            }
+                            Ok(envelope) => match principal.refusal(&envelope) {
+                                // a call or publish this user may not make:
+                                // answered forbidden and not routed; acked
+                                // like any refused request, so the sender
+                                // does not send it again after a reconnect
+                                Some(refusal) => {
+                                    acks.push(envelope.id.clone());
+                                    flush_at.get_or_insert_with(|| Instant::now() + ACK_DELAY);
+                                    send(heartbeat, session, &refusal).await
+                                }
+                                None => {
+                                    hub.frame(conn, envelope);
+                                    continue;
+                                }
+                            },
                             Err(e) => {
                                 hub.count_malformed();
                                 slog::debug!(log, "malformed frame"; "error" => %e);
