@@ -35,6 +35,11 @@ use crate::protocol::{ErrorCode, Headers, Json, MessageId, WireError};
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a service handler",
+    label = "this type does not implement `ms_runtime::Handler`",
+    note = "implement `Handler` (name, routes, handle), or put `#[ms_service]` on an `impl` block of `{Self}`"
+)]
 pub trait Handler: Send + Sync + 'static {
     /// The service name requests are addressed to (overridden by `MS_SERVICE_NAME`).
     fn name(&self) -> &str;
@@ -134,7 +139,7 @@ pub trait Handler: Send + Sync + 'static {
 ///     fn routes(&self) -> Vec<String> { vec!["extract".into()] }
 ///     async fn handle(&self, _ctx: &Context, request: Request) -> Result<Json, HandlerError> {
 ///         let input: Extract = request.parse()?; // a payload that does not fit answers `bad_request`
-///         HandlerError::reply(&format!("text of page {}", input.page))
+///         ms_runtime::reply(&format!("text of page {}", input.page))
 ///     }
 /// }
 /// ```
@@ -326,18 +331,31 @@ impl HandlerError {
     ///
     /// # Errors
     /// An `internal` error when the value cannot be serialised.
-    ///
-    /// ```
-    /// use ms_runtime::HandlerError;
-    ///
-    /// let json = HandlerError::reply(&serde_json::json!({"pages": 3}))?;
-    /// assert_eq!(json.as_str(), r#"{"pages":3}"#);
-    /// # Ok::<(), HandlerError>(())
-    /// ```
+    #[deprecated(
+        since = "0.2.0",
+        note = "a success value does not belong on the error type: use `ms_runtime::reply`"
+    )]
     pub fn reply<T: Serialize + ?Sized>(value: &T) -> Result<Json, Self> {
-        Json::from_value(value)
-            .map_err(|e| Self::internal(format!("reply could not be serialised: {e}")))
+        reply(value)
     }
+}
+
+/// A handler's answer from any serialisable value: `Ok(Json)`, the `reply`
+/// payload.
+///
+/// # Errors
+/// An `internal` error (not retryable: trying again gives the same value)
+/// when the value cannot be serialised, e.g. a map with non-string keys.
+///
+/// ```
+/// let json = ms_runtime::reply(&serde_json::json!({"pages": 3}))?;
+/// assert_eq!(json.as_str(), r#"{"pages":3}"#);
+/// # Ok::<(), ms_runtime::HandlerError>(())
+/// ```
+pub fn reply<T: Serialize + ?Sized>(value: &T) -> Result<Json, HandlerError> {
+    Json::from_value(value).map_err(|e| {
+        HandlerError::internal(format!("reply could not be serialised: {e}")).retryable(false)
+    })
 }
 
 impl From<WireError> for HandlerError {
@@ -355,8 +373,22 @@ impl fmt::Display for HandlerError {
 impl std::error::Error for HandlerError {}
 
 impl From<serde_json::Error> for HandlerError {
+    /// `?` on `serde_json::from_*` in a handler: the input did not parse,
+    /// which is the caller's fault, so `bad_request` (not retryable).
+    /// Serialising an answer goes through [`reply`], which reports its own
+    /// failures as `internal`.
+    ///
+    /// ```
+    /// use ms_runtime::HandlerError;
+    /// use ms_runtime::protocol::ErrorCode;
+    ///
+    /// let parsed: Result<u32, _> = serde_json::from_str("\"three\"");
+    /// let e = HandlerError::from(parsed.unwrap_err());
+    /// assert_eq!(e.code(), &ErrorCode::BadRequest);
+    /// assert!(!e.is_retryable());
+    /// ```
     fn from(e: serde_json::Error) -> Self {
-        Self::internal(format!("json: {e}"))
+        Self::bad_request(format!("json: {e}"))
     }
 }
 

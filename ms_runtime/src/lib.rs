@@ -97,7 +97,10 @@ pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuni
 pub use context::Context;
 pub use error::{Error, Result};
 pub use gateway::{CallError, ConnectionState, Gateway};
-pub use handler::{Event, Handler, HandlerError, Request};
+pub use handler::{Event, Handler, HandlerError, Request, reply};
 pub use s3::{S3, S3Error};
 pub use secret::Secret;
-pub use service::{Service, run, shutdown_signal};
+pub use service::{Service, run, run_from_env, shutdown_signal};
+/// The structured logging crate the runtime logs with (`ctx.log()` is a
+/// `slog::Logger`), re-exported so services need not pin their own.
+pub use slog;

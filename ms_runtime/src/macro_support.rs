@@ -53,7 +53,7 @@ impl<T: Serialize + 'static> RouteOutput for Result<T, HandlerError> {
             return Ok(json);
         }
         match value {
-            Some(value) => HandlerError::reply(&value),
+            Some(value) => crate::handler::reply(&value),
             None => Err(HandlerError::internal("the reply was taken twice")),
         }
     }

@@ -58,6 +58,49 @@ pub fn run<H: Handler>(config: Config, handler: H) -> Result<(), Error> {
     })
 }
 
+/// The whole `main` of a service configured from the environment: reads
+/// [`Config::from_env`], runs `handler` until SIGINT/SIGTERM, and turns the
+/// outcome into an exit code (2 for a configuration error, 1 for a failure
+/// to start or run), printing the error on stderr.
+///
+/// ```no_run
+/// # use ms_runtime::{Context, Handler, HandlerError, Request};
+/// # use ms_runtime::protocol::Json;
+/// # struct Echo;
+/// # impl Handler for Echo {
+/// #     fn name(&self) -> &str { "echo" }
+/// #     fn routes(&self) -> Vec<String> { vec!["echo".into()] }
+/// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> { Ok(r.payload) }
+/// # }
+/// fn main() -> std::process::ExitCode {
+///     ms_runtime::run_from_env(Echo)
+/// }
+/// ```
+pub fn run_from_env<H: Handler>(handler: H) -> std::process::ExitCode {
+    let program = std::env::args()
+        .next()
+        .and_then(|p| {
+            std::path::Path::new(&p)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| handler.name().to_owned());
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(config, handler) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{program}: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.
 ///
 /// ```no_run

@@ -445,7 +445,7 @@ impl TestKit {
     /// #     fn routes(&self) -> Vec<String> { vec!["extract".into()] }
     /// #     async fn handle(&self, _: &Context, r: Request) -> Result<Json, HandlerError> {
     /// #         let page: u32 = r.parse()?;
-    /// #         HandlerError::reply(&format!("page {page}"))
+    /// #         ms_runtime::reply(&format!("page {page}"))
     /// #     }
     /// # }
     ///

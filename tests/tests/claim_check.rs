@@ -22,7 +22,7 @@ impl Handler for Sender {
     async fn handle(&self, ctx: &Context, _request: Request) -> Result<Json, HandlerError> {
         let big = "s".repeat(BIG);
         let back: String = ctx.request("mirror", "reverse", &big).await?;
-        HandlerError::reply(&serde_json::json!({
+        ms_runtime::reply(&serde_json::json!({
             "sent": big.len(),
             "received": back.len(),
             "all_r": back.bytes().all(|b| b == b'r'),
@@ -45,7 +45,7 @@ impl Handler for Mirror {
         if !text.bytes().all(|b| b == b's') {
             return Err(HandlerError::bad_request("payload corrupted in transit"));
         }
-        HandlerError::reply(&"r".repeat(text.len()))
+        ms_runtime::reply(&"r".repeat(text.len()))
     }
 }
 

@@ -26,7 +26,7 @@ impl Handler for Worker {
     async fn handle(&self, ctx: &Context, request: Request) -> Result<Json, HandlerError> {
         self.running.fetch_add(1, Ordering::SeqCst);
         tokio::time::sleep(self.work).await;
-        HandlerError::reply(&serde_json::json!({
+        ms_runtime::reply(&serde_json::json!({
             "by": self.name, "attempt": ctx.attempt(), "echo": request.payload.parse::<serde_json::Value>()?,
         }))
     }

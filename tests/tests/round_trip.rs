@@ -21,9 +21,9 @@ impl Handler for Upper {
         match request.route.as_str() {
             "upper" => {
                 let text: String = request.parse()?;
-                HandlerError::reply(&text.to_uppercase())
+                ms_runtime::reply(&text.to_uppercase())
             }
-            _ => HandlerError::reply(&serde_json::json!({
+            _ => ms_runtime::reply(&serde_json::json!({
                 "trace_id": ctx.trace_id(),
                 "attempt": ctx.attempt(),
                 "has_deadline": ctx.deadline().is_some(),

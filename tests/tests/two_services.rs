@@ -27,7 +27,7 @@ impl Handler for Front {
             .ok_or_else(|| HandlerError::new("back answered without a value"))?;
         let four: serde_json::Value = ctx.request("back", "double", &n2).await?;
         ctx.publish("numbers", &four["value"]).await?;
-        HandlerError::reply(
+        ms_runtime::reply(
             &serde_json::json!({ "value": four["value"], "trace_seen_by_back": four["trace_id"] }),
         )
     }
@@ -54,7 +54,7 @@ impl Handler for Back {
             ctx.deadline().is_some(),
             "the caller's deadline travels with the request"
         );
-        HandlerError::reply(&serde_json::json!({ "value": n * 2, "trace_id": ctx.trace_id() }))
+        ms_runtime::reply(&serde_json::json!({ "value": n * 2, "trace_id": ctx.trace_id() }))
     }
     async fn on_event(&self, ctx: &Context, event: Event) -> Result<(), HandlerError> {
         let trace = ctx.trace_id().unwrap_or_default().to_owned();

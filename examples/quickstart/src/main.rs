@@ -73,8 +73,8 @@ impl Handler for Notes {
 
     async fn handle(&self, ctx: &Context, request: Request) -> Result<Json, HandlerError> {
         match request.route.as_str() {
-            "summarize" => HandlerError::reply(&summarize(ctx, request.parse()?).await?),
-            "inspect" => HandlerError::reply(&inspect(ctx, request.parse()?).await?),
+            "summarize" => ms_runtime::reply(&summarize(ctx, request.parse()?).await?),
+            "inspect" => ms_runtime::reply(&inspect(ctx, request.parse()?).await?),
             other => Err(HandlerError::bad_request(format!("no route `{other}`"))),
         }
     }
@@ -137,7 +137,7 @@ impl Handler for Tagger {
         words.dedup();
         words.truncate(3);
         slog::debug!(ctx.log(), "tagged"; "tags" => words.len(), "chars" => text.len());
-        HandlerError::reply(&words)
+        ms_runtime::reply(&words)
     }
 
     async fn on_event(&self, ctx: &Context, event: Event) -> Result<(), HandlerError> {
