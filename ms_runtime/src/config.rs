@@ -375,6 +375,11 @@ pub struct Tuning {
     pub handler_threads: usize,
     /// Default deadline of `Context::request` when the caller sets none.
     pub request_timeout: Duration,
+    /// Largest frame this service reads or writes, whatever the gateway's
+    /// `welcome.max_frame_bytes` offers (before `welcome`: the protocol's
+    /// 16 MiB, or this if smaller). It bounds what the connection buffers
+    /// for one message; bigger payloads go by claim check.
+    pub max_frame_bytes: u64,
 }
 
 impl Default for Tuning {
@@ -393,6 +398,7 @@ impl Default for Tuning {
             outbox_capacity: 10_000,
             handler_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             request_timeout: Duration::from_secs(30),
+            max_frame_bytes: 64 * 1024 * 1024,
         }
     }
 }

@@ -3,14 +3,15 @@
 //! up without bound; or slips invalid UTF-8 into a text frame. A raw
 //! websocket server plays it: the service closes with 1009 (1007 for the
 //! UTF-8) as soon as the header or fragment shows it, not after buffering,
-//! and connects again (PROTOCOL.md section 1).
+//! and connects again (PROTOCOL.md section 1). A gateway cannot lift the
+//! service's own cap (`Tuning::max_frame_bytes`) by offering huge frames.
 
 mod scripted;
 
 use std::time::{Duration, Instant};
 
 use ms_runtime::protocol::{Body, Envelope, Json, MessageId, Payload, Request};
-use ms_runtime::{Config, Service};
+use ms_runtime::{Config, Service, Tuning};
 use ms_tests::{Echo, fast_tuning};
 use scripted::{Peer, accept, accept_hello, close_code, listen, send, settlement_of, write_raw};
 use tokio::io::AsyncWriteExt;
@@ -20,10 +21,14 @@ use tokio::net::TcpListener;
 const CAP: u64 = 256 * 1024 * 1024;
 
 async fn start(url: String) -> Service {
+    start_with(url, fast_tuning()).await
+}
+
+async fn start_with(url: String, tuning: Tuning) -> Service {
     let config = Config::builder()
         .gateway_url(url)
         .log_level("critical")
-        .tuning(fast_tuning())
+        .tuning(tuning)
         .build()
         .expect("valid config");
     Service::start(config, Echo { name: "echo" })
@@ -126,6 +131,28 @@ async fn a_text_frame_that_is_not_utf8_closes_with_1007() {
         .await
         .expect("no close frame within 5 s");
     assert_eq!(code, Some(1007));
+    reconnects(&listener).await;
+    service.shutdown().await;
+}
+
+#[actix_rt::test]
+async fn a_gateway_offering_huge_frames_does_not_lift_the_services_own_cap() {
+    let (listener, url) = listen().await;
+    let tuning = Tuning {
+        max_frame_bytes: 4096,
+        ..fast_tuning()
+    };
+    let service = start_with(url, tuning).await;
+    let mut peer = accept(&listener, "s1", Some(1 << 62)).await;
+    round_trip(&mut peer).await;
+    let (mut read, mut write) = peer.into_inner().into_split();
+    let mut header = vec![0x81, 126, 0x20, 0x00]; // 8192 bytes declared
+    header.extend_from_slice(&[b' '; 16]);
+    assert!(write_raw(&mut write, &header).await);
+    let code = tokio::time::timeout(Duration::from_secs(5), close_code(&mut read))
+        .await
+        .expect("no close frame within 5 s");
+    assert_eq!(code, Some(1009));
     reconnects(&listener).await;
     service.shutdown().await;
 }

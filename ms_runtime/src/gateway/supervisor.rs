@@ -173,11 +173,14 @@ impl Supervisor {
         self.state_tx.send_replace(state);
     }
 
+    /// The frame limit in force: the gateway's (or the protocol's default
+    /// before `welcome`), capped by `Tuning::max_frame_bytes`.
     fn max_frame(&self) -> u64 {
         self.conn
             .as_ref()
             .and_then(|c| c.welcome.as_ref().map(|w| w.2))
             .unwrap_or(DEFAULT_MAX_FRAME_BYTES)
+            .min(self.settings.tuning.max_frame_bytes)
     }
 
     fn is_welcomed(&self) -> bool {
@@ -251,7 +254,9 @@ impl Supervisor {
 
     fn opened(&mut self, framed: Framed<BoxedSocket, Codec>, ctx: &mut Context<Self>) {
         let generation = self.generation;
-        let frame_limit = Rc::new(Cell::new(limit_usize(DEFAULT_MAX_FRAME_BYTES)));
+        let frame_limit = Rc::new(Cell::new(limit_usize(
+            DEFAULT_MAX_FRAME_BYTES.min(self.settings.tuning.max_frame_bytes),
+        )));
         let shared = frame_limit.clone();
         let framed = framed.into_map_codec(move |codec| LimitedCodec::new(codec, shared.clone()));
         let (sink, stream) = framed.split();
@@ -300,7 +305,9 @@ impl Supervisor {
             Duration::from_millis(heartbeat_ms),
             max_frame,
         ));
-        conn.frame_limit.set(limit_usize(max_frame));
+        conn.frame_limit.set(limit_usize(
+            max_frame.min(self.settings.tuning.max_frame_bytes),
+        ));
         info!(self.log, "connected to the gateway"; "session" => &session, "heartbeat_ms" => heartbeat_ms,
             "resending" => self.outbox.len());
         self.set_state(ConnectionState::Connected { session });
