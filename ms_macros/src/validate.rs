@@ -150,8 +150,11 @@ fn service_args(args: Vec<Arg>, errors: &mut Errors) -> (Option<LitStr>, Option<
                         errors.spanned(&text, format!("invalid service name: {why}"));
                         continue;
                     }
-                } else if text.value().trim().is_empty() {
-                    errors.spanned(&text, "the version must not be empty: version = \"1.2.0\"");
+                } else if let Err(why) = check_name(&text.value()) {
+                    errors.spanned(
+                        &text,
+                        format!("invalid version: {why}; like version = \"1.2.0\""),
+                    );
                     continue;
                 }
                 *slot = Some(text);

@@ -338,8 +338,9 @@ fn decode_frame(
                 routes: names(raw.routes, "routes")?,
                 topics: names(raw.topics, "topics")?,
                 max_in_flight,
+                // absent: the empty string, which the encoder leaves out again
                 version: match raw.version {
-                    Some(v) => parse(v, "version")?,
+                    Some(_) => name(raw.version, k, "version")?,
                     None => String::new(),
                 },
             })
@@ -433,27 +434,26 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> DecodeErrorKind {
     }
 }
 
-/// A required, non-empty string: a service, instance, route or topic name.
+/// A required name (service, instance, version, route, topic): the rule of
+/// [`check_name`](crate::check_name).
 fn name(
     raw: Option<&RawValue>,
     kind: Option<Kind>,
     field: &'static str,
 ) -> Result<String, DecodeErrorKind> {
     let text: String = parse(required(raw, kind, field)?, field)?;
-    if text.is_empty() {
-        return Err(invalid(field, "must not be empty"));
-    }
+    crate::check_name(&text).map_err(|e| invalid(field, e.to_string()))?;
     Ok(text)
 }
 
-/// An optional list of non-empty names; absent means none.
+/// An optional list of names; absent means none.
 fn names(raw: Option<&RawValue>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
     let list: Vec<String> = parse(raw, field)?;
-    if list.iter().any(String::is_empty) {
-        return Err(invalid(field, "names must not be empty"));
+    for (i, text) in list.iter().enumerate() {
+        crate::check_name(text).map_err(|e| invalid(field, format!("entry {i}: {e}")))?;
     }
     Ok(list)
 }

@@ -465,3 +465,106 @@ fn messages_name_the_rule() {
         "invalid field `to`: invalid type: integer `5`, expected a string"
     );
 }
+
+/// `template` with `@` replaced by each bad name is refused `bad_request`
+/// naming `field` and keeping the frame's id; with a good name it decodes.
+fn name_rule(template: &str, field: &str) {
+    let long = "n".repeat(129);
+    for bad in [
+        "",
+        "a b",
+        "ocr\\nFAKE level=ERROR",
+        "a/b",
+        "é",
+        "a\\u0000",
+        &long,
+    ] {
+        let text = template.replace('@', bad);
+        let e = err(&text);
+        assert!(
+            matches!(e.kind(), DecodeErrorKind::InvalidField { field: f, .. } if *f == field),
+            "{text}: {e:?}"
+        );
+        assert_eq!(
+            (e.code(), id(&e)),
+            (ErrorCode::BadRequest, Some("m")),
+            "{text}"
+        );
+    }
+    let good = "n".repeat(128);
+    for ok in ["A-z.0_9", good.as_str()] {
+        assert!(decode(&template.replace('@', ok)).is_ok(), "{ok}");
+    }
+}
+
+const HELLO_AT: &str = r#"{"v":1,"kind":"hello","id":"m","max_in_flight":1,"#;
+
+#[test]
+fn hello_service_follows_the_name_rule() {
+    name_rule(
+        &format!(r#"{HELLO_AT}"service":"@","instance":"i"}}"#),
+        "service",
+    );
+}
+
+#[test]
+fn hello_instance_follows_the_name_rule() {
+    name_rule(
+        &format!(r#"{HELLO_AT}"service":"s","instance":"@"}}"#),
+        "instance",
+    );
+}
+
+#[test]
+fn hello_version_follows_the_name_rule() {
+    name_rule(
+        &format!(r#"{HELLO_AT}"service":"s","instance":"i","version":"@"}}"#),
+        "version",
+    );
+}
+
+#[test]
+fn hello_routes_and_topics_follow_the_name_rule() {
+    let base = format!(r#"{HELLO_AT}"service":"s","instance":"i","#);
+    name_rule(&format!(r#"{base}"routes":["ok","@"]}}"#), "routes");
+    name_rule(&format!(r#"{base}"topics":["@"]}}"#), "topics");
+}
+
+#[test]
+fn request_to_follows_the_name_rule() {
+    name_rule(
+        r#"{"v":1,"kind":"request","id":"m","to":"@","route":"r","payload":1}"#,
+        "to",
+    );
+}
+
+#[test]
+fn request_route_follows_the_name_rule() {
+    name_rule(
+        r#"{"v":1,"kind":"request","id":"m","to":"s","route":"@","payload":1}"#,
+        "route",
+    );
+}
+
+#[test]
+fn event_topic_follows_the_name_rule() {
+    name_rule(
+        r#"{"v":1,"kind":"event","id":"m","topic":"@","payload":1}"#,
+        "topic",
+    );
+}
+
+#[test]
+fn an_empty_version_is_left_out_and_reads_back_empty() {
+    let hello = Envelope::new(Body::Hello(Hello {
+        service: "s".into(),
+        instance: "i".into(),
+        routes: vec![],
+        topics: vec![],
+        max_in_flight: 1,
+        version: String::new(),
+    }));
+    let text = encode(&hello).unwrap();
+    assert!(!text.contains("version"), "{text}");
+    assert_eq!(decode(&text).unwrap(), hello);
+}

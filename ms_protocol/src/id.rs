@@ -56,18 +56,21 @@ impl MessageId {
         }
     }
 
-    /// A fresh unique id: 32 hex digits, a random 64-bit prefix drawn once
-    /// per process followed by a 64-bit counter. Unique across processes
-    /// like a UUID v4, without a system call per id (the runtime makes one
-    /// for every reply it sends).
+    /// A fresh id: 32 hex digits holding 128 random bits.
+    ///
+    /// The bits come from a ChaCha12 generator per thread, seeded from the
+    /// operating system on first use and reseeded every 64 KiB of output
+    /// (`rand::rng()`): unpredictable like a UUID v4 (PROTOCOL.md section 2
+    /// asks for at least 96 such bits), without a system call per id (the
+    /// runtime makes one for every reply it sends). Nobody can guess the
+    /// next id from ids already seen.
+    ///
+    /// # Panics
+    /// Only if the operating system's random source cannot be read at all
+    /// when a thread first needs one, as `rand::rng()` does.
     pub fn random() -> Self {
-        use std::sync::OnceLock;
-        use std::sync::atomic::{AtomicU64, Ordering};
-        static PREFIX: OnceLock<u64> = OnceLock::new();
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let prefix = *PREFIX.get_or_init(|| uuid::Uuid::new_v4().as_u64_pair().0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        Self(format!("{prefix:016x}{n:016x}"))
+        let bits: u128 = rand::random();
+        Self(format!("{bits:032x}"))
     }
 
     /// The id as text.
@@ -154,5 +157,34 @@ mod tests {
     #[test]
     fn random_ids_differ() {
         assert_ne!(MessageId::random(), MessageId::random());
+    }
+
+    fn bits(id: &MessageId) -> u128 {
+        assert_eq!(id.as_str().len(), 32, "{id}");
+        u128::from_str_radix(id.as_str(), 16).unwrap()
+    }
+
+    /// A counter (the old form) differs from its successor in a few low
+    /// bits; 128 random bits differ in about 64, and never in fewer than 24
+    /// by chance (odds below 2^-40 per pair).
+    #[test]
+    fn consecutive_ids_are_not_predictable() {
+        let ids: Vec<u128> = (0..256).map(|_| bits(&MessageId::random())).collect();
+        let mut total = 0;
+        for pair in ids.windows(2) {
+            let differing = (pair[0] ^ pair[1]).count_ones();
+            assert!(differing >= 24, "{:032x} then {:032x}", pair[0], pair[1]);
+            total += differing;
+        }
+        let mean = f64::from(total) / 255.0;
+        assert!((56.0..=72.0).contains(&mean), "mean differing bits {mean}");
+        // no half is shared: neither a fixed prefix nor a fixed suffix
+        assert!(ids.windows(2).all(|p| (p[0] >> 64) != (p[1] >> 64)));
+        assert!(ids.windows(2).all(|p| (p[0] as u64) != (p[1] as u64)));
+        // ids from another thread are from another generator, just as fresh
+        let other = std::thread::spawn(|| bits(&MessageId::random()))
+            .join()
+            .unwrap();
+        assert!(ids.iter().all(|id| (id ^ other).count_ones() >= 24));
     }
 }

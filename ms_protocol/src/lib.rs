@@ -28,6 +28,7 @@ mod envelope;
 mod error_code;
 mod headers;
 mod id;
+mod name;
 mod payload;
 
 pub use decode::{DecodeError, DecodeErrorKind, decode, decode_limited, decode_shared};
@@ -36,6 +37,7 @@ pub use envelope::{Ack, Body, Envelope, ErrorReport, Event, Hello, Kind, Reply, 
 pub use error_code::{ErrorCode, WireError};
 pub use headers::{HeaderError, Headers};
 pub use id::{InvalidId, MessageId};
+pub use name::{InvalidName, check_name};
 pub use payload::{Json, Payload, PayloadRef};
 
 /// The shared, immutable UTF-8 buffer frames are held in (from the
@@ -62,6 +64,17 @@ pub const PROTOCOL_VERSION: u64 = 1;
 /// assert!(MessageId::new("a".repeat(MAX_ID_BYTES + 1)).is_err());
 /// ```
 pub const MAX_ID_BYTES: usize = 128;
+
+/// Longest name (service, instance, version, route, topic) the protocol
+/// allows, in bytes; see [`check_name`].
+///
+/// ```
+/// use ms_protocol::{check_name, MAX_NAME_BYTES};
+///
+/// assert!(check_name(&"a".repeat(MAX_NAME_BYTES)).is_ok());
+/// assert!(check_name(&"a".repeat(MAX_NAME_BYTES + 1)).is_err());
+/// ```
+pub const MAX_NAME_BYTES: usize = 128;
 
 /// Frame size limit when `welcome.max_frame_bytes` does not set one: 16 MiB.
 ///

@@ -15,8 +15,14 @@ fn id() -> impl Strategy<Value = MessageId> {
     .prop_map(|s| MessageId::new(s).expect("strategy respects the length rule"))
 }
 
+/// Any non-empty text: sessions, `from`, trace ids, claim keys.
 fn name() -> impl Strategy<Value = String> {
     ".{1,20}"
+}
+
+/// A name under the protocol's rule: service, instance, version, route, topic.
+fn wire_name() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9._-]{1,128}"
 }
 
 fn json_value() -> impl Strategy<Value = serde_json::Value> {
@@ -79,12 +85,12 @@ fn error_code() -> impl Strategy<Value = ErrorCode> {
 fn body() -> impl Strategy<Value = Body> {
     prop_oneof![
         (
-            name(),
-            name(),
-            prop::collection::vec(name(), 0..4),
-            prop::collection::vec(name(), 0..3),
+            wire_name(),
+            wire_name(),
+            prop::collection::vec(wire_name(), 0..4),
+            prop::collection::vec(wire_name(), 0..3),
             1..=u32::MAX,
-            ".{0,10}"
+            prop_oneof![Just(String::new()), wire_name()]
         )
             .prop_map(
                 |(service, instance, routes, topics, max_in_flight, version)| Body::Hello(Hello {
@@ -110,14 +116,18 @@ fn body() -> impl Strategy<Value = Body> {
                     max_in_flight,
                 })
             }),
-        (name(), name(), proptest::option::of(name()), payload()).prop_map(
-            |(to, route, from, payload)| Body::Request(Request {
+        (
+            wire_name(),
+            wire_name(),
+            proptest::option::of(name()),
+            payload()
+        )
+            .prop_map(|(to, route, from, payload)| Body::Request(Request {
                 to,
                 route,
                 from,
                 payload
-            })
-        ),
+            })),
         (id(), payload()).prop_map(|(correlation_id, payload)| Body::Reply(Reply {
             correlation_id,
             payload
@@ -138,7 +148,7 @@ fn body() -> impl Strategy<Value = Body> {
                     },
                 })
             }),
-        (name(), payload()).prop_map(|(topic, payload)| Body::Event(Event { topic, payload })),
+        (wire_name(), payload()).prop_map(|(topic, payload)| Body::Event(Event { topic, payload })),
         prop::collection::vec(id(), 0..5).prop_map(|ids| Body::Ack(Ack { ids })),
     ]
 }
@@ -160,6 +170,28 @@ proptest! {
     #[test]
     fn the_hand_written_encoder_writes_what_serde_writes(env in envelope()) {
         prop_assert_eq!(encode(&env).unwrap(), serde_json::to_string(&env).unwrap());
+    }
+
+    #[test]
+    fn a_name_off_the_rule_is_refused_in_every_field(
+        env in envelope(),
+        bad in prop_oneof![
+            Just(String::new()),
+            "[A-Za-z0-9._-]{129,140}",
+            "[a-z]{0,4}[^A-Za-z0-9._-][a-z]{0,4}",
+        ],
+    ) {
+        let mut env = env;
+        let field = match &mut env.body {
+            Body::Hello(h) => { h.instance = bad.clone(); "instance" }
+            Body::Request(r) => { r.route = bad.clone(); "route" }
+            Body::Event(e) => { e.topic = bad.clone(); "topic" }
+            _ => return Ok(()),
+        };
+        let e = decode(&encode(&env).unwrap()).unwrap_err();
+        prop_assert_eq!(e.code(), ErrorCode::BadRequest);
+        let named = matches!(e.kind(), DecodeErrorKind::InvalidField { field: f, .. } if *f == field);
+        prop_assert!(named, "{:?}", e);
     }
 
     #[test]

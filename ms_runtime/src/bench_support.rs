@@ -104,7 +104,7 @@ impl actix::Handler<Settle> for SettleSink {
         let envelope = match settle.outcome {
             Outcome::Reply(payload) => Envelope::reply_to(&settle.id, payload),
             Outcome::Failed(error) => Envelope::error(Some(&settle.id), error),
-            Outcome::EventDone => return,
+            Outcome::EventDone | Outcome::EventHeld => return,
         };
         if let Ok(text) = encode(&envelope) {
             let _ = self.replies.send(text);

@@ -1,37 +1,196 @@
 //! Claim checks (protocol section 6): payloads over the threshold travel
 //! through S3 as a `payload_ref`, uploaded before sending and fetched and
 //! verified (size, sha256) before a handler sees them.
+//!
+//! A `payload_ref` is read only inside the claim locations this service
+//! accepts (its own claim bucket and prefix, plus `MS_CLAIM_ACCEPT`): anyone
+//! who may send a request could otherwise make the service read any object
+//! its S3 credentials reach. Anything else is refused before any S3 call.
 
-use crate::protocol::{ErrorCode, Json, Payload, WireError};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::protocol::{ErrorCode, Json, Payload, PayloadRef, WireError};
 use crate::s3::{S3, S3Error};
 
-/// Where and from what size payloads go by claim check.
+/// A place a service reads claim checks from: a bucket and a key prefix.
+///
+/// Written `bucket/prefix` in `MS_CLAIM_ACCEPT`; the prefix may be empty
+/// (`bucket/`: the whole bucket). A key matches when it starts with the
+/// prefix and has no `.` or `..` segment, no backslash and no control
+/// character, so that no store that maps keys to paths can be walked out of
+/// the prefix.
+///
+/// ```
+/// use ms_runtime::ClaimLocation;
+/// use ms_runtime::protocol::PayloadRef;
+///
+/// let location: ClaimLocation = "claims-eu/claims/ocr/".parse()?;
+/// assert_eq!((location.bucket.as_str(), location.prefix.as_str()), ("claims-eu", "claims/ocr/"));
+/// let reference = |bucket: &str, key: &str| PayloadRef {
+///     bucket: bucket.into(),
+///     key: key.into(),
+///     size: 1,
+///     sha256: "0".repeat(64),
+///     content_type: None,
+/// };
+/// assert!(location.contains(&reference("claims-eu", "claims/ocr/1.json")));
+/// assert!(!location.contains(&reference("claims-eu", "private/config.json")));
+/// assert!(!location.contains(&reference("claims-eu", "claims/ocr/../../private/config.json")));
+/// assert!(!location.contains(&reference("private", "claims/ocr/1.json")));
+/// # Ok::<(), ms_runtime::config::InvalidClaimLocation>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimLocation {
+    /// The bucket.
+    pub bucket: String,
+    /// The key prefix; empty means the whole bucket.
+    pub prefix: String,
+}
+
+impl ClaimLocation {
+    /// The location `prefix` in `bucket`.
+    pub fn new(bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+        }
+    }
+
+    /// True when `reference` names an object inside this location.
+    pub fn contains(&self, reference: &PayloadRef) -> bool {
+        reference.bucket == self.bucket
+            && reference.key.starts_with(&self.prefix)
+            && is_plain_key(&reference.key)
+    }
+}
+
+/// No segment that a path-mapping store would resolve upwards.
+pub(crate) fn is_plain_key(key: &str) -> bool {
+    !key.split('/')
+        .any(|segment| segment == "." || segment == "..")
+        && !key.chars().any(|c| c == '\\' || c.is_control())
+}
+
+impl fmt::Display for ClaimLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.bucket, self.prefix)
+    }
+}
+
+impl FromStr for ClaimLocation {
+    type Err = crate::config::InvalidClaimLocation;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let Some((bucket, prefix)) = text.split_once('/') else {
+            return Err(invalid(text));
+        };
+        let bucket_ok = (3..=63).contains(&bucket.len())
+            && bucket
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'));
+        let prefix_ok = prefix.is_empty() || is_plain_key(prefix);
+        if !bucket_ok || !prefix_ok {
+            return Err(invalid(text));
+        }
+        Ok(Self::new(bucket, prefix))
+    }
+}
+
+fn invalid(text: &str) -> crate::config::InvalidClaimLocation {
+    crate::config::InvalidClaimLocation {
+        found: text.to_owned(),
+    }
+}
+
+/// Where and from what size payloads go by claim check, and where they may
+/// be read from.
 #[derive(Clone, Debug)]
 pub(crate) struct ClaimCheck {
     s3: S3,
-    bucket: String,
+    /// The bucket uploads go to (under the S3 handle's `claim_prefix`);
+    /// `None`: payloads always go inline.
+    bucket: Option<String>,
+    /// Where incoming claim checks may be read from.
+    accept: Vec<ClaimLocation>,
     threshold: u64,
 }
 
 impl ClaimCheck {
-    pub(crate) fn new(s3: S3, bucket: String, threshold: u64) -> Self {
+    pub(crate) fn new(
+        s3: S3,
+        bucket: Option<String>,
+        accept: Vec<ClaimLocation>,
+        threshold: u64,
+    ) -> Self {
         Self {
             s3,
             bucket,
+            accept,
             threshold,
         }
     }
 
     /// The payload to send for `json`: inline, or uploaded when bigger than
-    /// the threshold.
+    /// the threshold and an upload bucket is known.
     pub(crate) async fn outgoing(&self, json: Json) -> Result<Payload, S3Error> {
+        let Some(bucket) = self.bucket.as_deref() else {
+            return Ok(Payload::Inline(json));
+        };
         if (json.len() as u64) <= self.threshold {
             return Ok(Payload::Inline(json));
         }
-        self.s3
-            .put_claim(&self.bucket, &json)
-            .await
-            .map(Payload::Ref)
+        self.s3.put_claim(bucket, &json).await.map(Payload::Ref)
+    }
+
+    /// Fetches and verifies `reference` if it is inside an accepted location.
+    async fn fetch(&self, reference: &PayloadRef) -> Result<Json, ClaimError> {
+        if !self.accept.iter().any(|l| l.contains(reference)) {
+            return Err(ClaimError::Outside);
+        }
+        self.s3.fetch_claim(reference).await.map_err(|e| match e {
+            // the object is not what the reference promises: the sender's fault
+            S3Error::Integrity { .. } | S3Error::TooLarge { .. } => ClaimError::Rejected(e),
+            // gone for good: waiting would not bring it back
+            other if other.is_not_found() => ClaimError::Rejected(other),
+            other => ClaimError::Unavailable(other),
+        })
+    }
+}
+
+/// Why a received payload could not be handed to a handler.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ClaimError {
+    /// The `payload_ref` names a place this service does not read claims from.
+    #[error("claim check refused: payload_ref is outside the claim locations this service accepts")]
+    Outside,
+    /// A `payload_ref` arrived at a service without an S3 store.
+    #[error("a claim check (payload_ref) arrived but this service has no S3 store configured")]
+    NoStore,
+    /// The object is not what the reference promises.
+    #[error("claim check rejected: {0}")]
+    Rejected(S3Error),
+    /// The store could not be read (down, timeout, not found, ...).
+    #[error("claim check could not be fetched: {0}")]
+    Unavailable(S3Error),
+}
+
+impl ClaimError {
+    /// True when the same message may succeed later: an event stays unacked.
+    pub(crate) fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
+    /// The answer to a request whose payload this is.
+    pub(crate) fn to_wire(&self) -> WireError {
+        let code = match self {
+            Self::Outside | Self::Rejected(_) => ErrorCode::BadRequest,
+            Self::NoStore | Self::Unavailable(_) => ErrorCode::Internal,
+        };
+        let mut error = WireError::new(code, self.to_string());
+        error.retryable = self.is_transient();
+        error
     }
 }
 
@@ -51,27 +210,74 @@ pub(crate) async fn outgoing(
     }
 }
 
-/// The JSON of a received payload, fetching and verifying a claim check.
-pub(crate) async fn incoming(s3: Option<&S3>, payload: Payload) -> Result<Json, WireError> {
+/// The JSON of a received payload, fetching and verifying a claim check
+/// found inside an accepted location.
+pub(crate) async fn incoming(
+    claims: Option<&ClaimCheck>,
+    payload: Payload,
+) -> Result<Json, ClaimError> {
     match payload {
         Payload::Inline(json) => Ok(json),
-        Payload::Ref(reference) => {
-            let Some(s3) = s3 else {
-                return Err(WireError::new(
-                    ErrorCode::Internal,
-                    "a claim check (payload_ref) arrived but this service has no S3 store configured",
-                ));
-            };
-            s3.fetch_claim(&reference).await.map_err(|e| match e {
-                // the object is not what the reference promises: the sender's fault
-                S3Error::Integrity { .. } => {
-                    WireError::new(ErrorCode::BadRequest, format!("claim check rejected: {e}"))
-                }
-                other => WireError::new(
-                    ErrorCode::Internal,
-                    format!("claim check could not be fetched: {other}"),
-                ),
-            })
+        Payload::Ref(reference) => match claims {
+            None => Err(ClaimError::NoStore),
+            Some(claims) => claims.fetch(&reference).await,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference(bucket: &str, key: &str) -> PayloadRef {
+        PayloadRef {
+            bucket: bucket.into(),
+            key: key.into(),
+            size: 1,
+            sha256: "0".repeat(64),
+            content_type: None,
         }
+    }
+
+    #[test]
+    fn a_location_holds_its_prefix_only() {
+        let claims = ClaimLocation::new("claims", "claims/");
+        assert!(claims.contains(&reference("claims", "claims/a.json")));
+        assert!(!claims.contains(&reference("claims", "claimsX/a.json")));
+        assert!(!claims.contains(&reference("claims", "private/config.json")));
+        assert!(!claims.contains(&reference("other", "claims/a.json")));
+        for walk in [
+            "claims/../x",
+            "claims/./a",
+            "claims/a/..",
+            "claims/a\\..\\b",
+            "claims/\n",
+        ] {
+            assert!(!claims.contains(&reference("claims", walk)), "{walk:?}");
+        }
+        let bucket = ClaimLocation::new("claims", "");
+        assert!(bucket.contains(&reference("claims", "anything.json")));
+    }
+
+    #[test]
+    fn locations_parse_as_bucket_slash_prefix() {
+        let parsed: ClaimLocation = " shared-claims/in/ ".parse().unwrap();
+        assert_eq!(parsed, ClaimLocation::new("shared-claims", "in/"));
+        assert_eq!(parsed.to_string(), "shared-claims/in/");
+        let whole: ClaimLocation = "shared-claims/".parse().unwrap();
+        assert_eq!(whole.prefix, "");
+        for bad in ["", "claims", "Claims/x", "ab/x", "claims/../x", "/x"] {
+            assert!(bad.parse::<ClaimLocation>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_permanent_and_outages_transient() {
+        assert_eq!(ClaimError::Outside.to_wire().code, ErrorCode::BadRequest);
+        assert!(!ClaimError::Outside.is_transient());
+        assert!(!ClaimError::NoStore.to_wire().retryable);
+        let down = ClaimError::Unavailable(S3Error::Stopped);
+        assert!(down.is_transient() && down.to_wire().retryable);
+        assert_eq!(down.to_wire().code, ErrorCode::Internal);
     }
 }

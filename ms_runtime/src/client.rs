@@ -140,14 +140,16 @@ impl Dispatch for RawChannel {
                 payload,
                 deadline: _,
             } = delivery;
-            let payload = match crate::claim_check::incoming(gateway.s3(), payload).await {
+            let payload = match crate::claim_check::incoming(gateway.claims(), payload).await {
                 Ok(json) => json,
                 Err(error) => {
+                    let from = kind.from().map(str::to_owned);
                     let outcome = match kind {
-                        DeliveryKind::Request { .. } => Outcome::Failed(error),
+                        DeliveryKind::Request { .. } => Outcome::Failed(error.to_wire()),
+                        DeliveryKind::Event { .. } if error.is_transient() => Outcome::EventHeld,
                         DeliveryKind::Event { .. } => Outcome::EventDone,
                     };
-                    gateway.settle(id, outcome);
+                    gateway.settle(id, from, outcome);
                     return;
                 }
             };
@@ -227,24 +229,29 @@ impl GatewayClient {
     pub fn reply(&self, request: &Request, payload: Json) {
         let gateway = self.gateway.clone();
         let id = request.id.clone();
+        let from = request.from.clone();
         actix_rt::spawn(async move {
             let outcome = match crate::claim_check::outgoing(gateway.claims(), payload).await {
                 Ok(payload) => Outcome::Reply(payload),
                 Err(error) => Outcome::Failed(error),
             };
-            gateway.settle(id, outcome);
+            gateway.settle(id, from, outcome);
         });
     }
 
     /// Settles a request with an error.
     pub fn fail(&self, request: &Request, error: HandlerError) {
-        self.gateway
-            .settle(request.id.clone(), Outcome::Failed(error.into_wire()));
+        self.gateway.settle(
+            request.id.clone(),
+            request.from.clone(),
+            Outcome::Failed(error.into_wire()),
+        );
     }
 
     /// Acknowledges an event: it will not be redelivered.
     pub fn ack(&self, event: &Event) {
-        self.gateway.settle(event.id.clone(), Outcome::EventDone);
+        self.gateway
+            .settle(event.id.clone(), None, Outcome::EventDone);
     }
 
     /// Closes gracefully: unsettled requests are handed back to the gateway,

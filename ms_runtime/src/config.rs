@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use url::Url;
 
+use crate::claim_check::ClaimLocation;
 use crate::logging::{LogFilter, LogFormat};
-use crate::secret::Secret;
+use crate::secret::{RedactedUrl, Secret, redact_userinfo};
 
 /// Gateway URL used when none is configured: a gateway on this machine.
 ///
@@ -108,8 +109,16 @@ settings! {
     LOG_FORMAT = "MS_LOG_FORMAT", "log_format", false;
     CLAIM_THRESHOLD = "MS_CLAIM_CHECK_THRESHOLD", "claim_check_threshold", false;
     CLAIM_BUCKET = "MS_CLAIM_CHECK_BUCKET", "claim_check_bucket", false;
+    CLAIM_PREFIX = "MS_CLAIM_PREFIX", "claim_prefix", false;
+    CLAIM_ACCEPT = "MS_CLAIM_ACCEPT", "claim_accept", false;
     HANDLER_THREADS = "MS_HANDLER_THREADS", "handler_threads", false;
     HEALTH_BIND = "MS_HEALTH_BIND", "health_bind", false;
+}
+
+/// Settings whose value is a URL or host that may hold `user:password@`:
+/// errors and `Debug` show them with that part replaced by `***`.
+fn is_url(var: &str) -> bool {
+    [GATEWAY_URL.var, GATEWAY_HOST.var, S3_ENDPOINT.var].contains(&var)
 }
 
 /// Most handler threads `MS_HANDLER_THREADS` accepts.
@@ -229,6 +238,25 @@ pub enum ConfigError {
     },
 }
 
+/// A claim location that is not `bucket/prefix` (`MS_CLAIM_ACCEPT`).
+///
+/// ```
+/// use ms_runtime::ClaimLocation;
+///
+/// let err = "private".parse::<ClaimLocation>().unwrap_err();
+/// assert_eq!(err.found, "private");
+/// assert!(err.to_string().contains("bucket/prefix"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "claim location {found:?} must be bucket/prefix: a bucket name of 3 to 63 characters from a-z, 0-9, '.', '-', a '/', then a key prefix (may be empty) without '.' or '..' segments"
+)]
+#[non_exhaustive]
+pub struct InvalidClaimLocation {
+    /// The text that is not a location.
+    pub found: String,
+}
+
 /// Credentials for the gateway's Basic auth.
 ///
 /// ```
@@ -265,7 +293,7 @@ pub struct Credentials {
 /// assert_eq!((s3.region.as_str(), s3.bucket.as_deref()), ("us-east-1", Some("scans")));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct S3Config {
     /// Endpoint of an S3-compatible store; `None` means AWS itself.
@@ -278,6 +306,18 @@ pub struct S3Config {
     pub access_key_id: Option<String>,
     /// Secret access key; prints as `***`.
     pub secret_access_key: Option<Secret>,
+}
+
+impl fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint.as_ref().map(RedactedUrl))
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .finish()
+    }
 }
 
 /// Timings and bounds of the runtime, set in code; the defaults suit most
@@ -335,6 +375,11 @@ pub struct Tuning {
     pub handler_threads: usize,
     /// Default deadline of `Context::request` when the caller sets none.
     pub request_timeout: Duration,
+    /// Largest frame this service reads or writes, whatever the gateway's
+    /// `welcome.max_frame_bytes` offers (before `welcome`: the protocol's
+    /// 16 MiB, or this if smaller). It bounds what the connection buffers
+    /// for one message; bigger payloads go by claim check.
+    pub max_frame_bytes: u64,
 }
 
 impl Default for Tuning {
@@ -353,6 +398,7 @@ impl Default for Tuning {
             outbox_capacity: 10_000,
             handler_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             request_timeout: Duration::from_secs(30),
+            max_frame_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -375,7 +421,7 @@ impl Default for Tuning {
 /// assert!(!format!("{config:?}").contains("s3cret"));
 /// # Ok::<(), ms_runtime::ConfigError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Config {
     /// The gateway's websocket URL (`ws://` or `wss://`).
@@ -405,8 +451,38 @@ pub struct Config {
     pub claim_check_threshold: u64,
     /// Bucket for claim checks; `None` uses the S3 default bucket.
     pub claim_check_bucket: Option<String>,
+    /// Key prefix of the claim checks this service writes, and of those it
+    /// reads from its claim bucket (`MS_CLAIM_PREFIX`, default `claims/`).
+    pub claim_prefix: String,
+    /// More places this service reads claim checks from, besides its own
+    /// claim bucket and prefix (`MS_CLAIM_ACCEPT`, comma-separated
+    /// `bucket/prefix`). A `payload_ref` anywhere else is refused with
+    /// `bad_request` before anything is read.
+    pub claim_accept: Vec<ClaimLocation>,
     /// Timings and bounds of the runtime.
     pub tuning: Tuning,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("gateway_url", &RedactedUrl(&self.gateway_url))
+            .field("credentials", &self.credentials)
+            .field("service_name", &self.service_name)
+            .field("instance_id", &self.instance_id)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("health_bind", &self.health_bind)
+            .field("s3", &self.s3)
+            .field("log_filter", &self.log_filter)
+            .field("log_format", &self.log_format)
+            .field("claim_check_threshold", &self.claim_check_threshold)
+            .field("claim_check_bucket", &self.claim_check_bucket)
+            .field("claim_prefix", &self.claim_prefix)
+            .field("claim_accept", &self.claim_accept)
+            .field("tuning", &self.tuning)
+            .finish()
+    }
 }
 
 fn random_instance_id() -> String {
@@ -515,14 +591,14 @@ impl fmt::Debug for ConfigBuilder {
             .values
             .iter()
             .map(|(var, value)| {
-                (
-                    *var,
-                    if is_secret(var) {
-                        "***"
-                    } else {
-                        value.as_str()
-                    },
-                )
+                let shown = if is_secret(var) {
+                    "***".to_owned()
+                } else if is_url(var) {
+                    redact_userinfo(value)
+                } else {
+                    value.clone()
+                };
+                (*var, shown)
             })
             .collect();
         f.debug_struct("ConfigBuilder")
@@ -649,6 +725,37 @@ impl ConfigBuilder {
         self.set(&CLAIM_BUCKET, bucket)
     }
 
+    /// Key prefix of the claim checks this service writes and reads in its
+    /// claim bucket (`MS_CLAIM_PREFIX`, default `claims/`).
+    pub fn claim_prefix(self, prefix: impl Into<String>) -> Self {
+        self.set(&CLAIM_PREFIX, prefix)
+    }
+
+    /// One more place claim checks are read from, `bucket/prefix`
+    /// (`MS_CLAIM_ACCEPT`); call it once per location.
+    ///
+    /// ```
+    /// use ms_runtime::{ClaimLocation, Config};
+    ///
+    /// let config = Config::builder()
+    ///     .claim_accept("claims-eu/claims/")
+    ///     .claim_accept("archive/claims/ocr/")
+    ///     .build()?;
+    /// assert_eq!(config.claim_accept, [
+    ///     ClaimLocation::new("claims-eu", "claims/"),
+    ///     ClaimLocation::new("archive", "claims/ocr/"),
+    /// ]);
+    /// # Ok::<(), ms_runtime::ConfigError>(())
+    /// ```
+    pub fn claim_accept(mut self, location: impl Into<String>) -> Self {
+        let location = location.into();
+        let value = match self.values.remove(CLAIM_ACCEPT.var) {
+            Some(before) if !before.trim().is_empty() => format!("{before},{location}"),
+            _ => location,
+        };
+        self.set(&CLAIM_ACCEPT, value)
+    }
+
     /// Log format, `term` or `json` (`MS_LOG_FORMAT`).
     pub fn log_format(self, format: impl Into<String>) -> Self {
         self.set(&LOG_FORMAT, format)
@@ -719,7 +826,13 @@ impl Layers {
     fn invalid(&self, setting: &Setting, expected: &'static str) -> ConfigError {
         let (found, source_of) = match self.get(setting) {
             Some((value, source)) => (
-                (!setting.is_secret).then(|| value.to_owned()),
+                (!setting.is_secret).then(|| {
+                    if is_url(setting.var) {
+                        redact_userinfo(value)
+                    } else {
+                        value.to_owned()
+                    }
+                }),
                 source.clone(),
             ),
             None => (None, ConfigSource::Builder),
@@ -812,6 +925,33 @@ impl Layers {
                     })?,
             },
             claim_check_bucket: self.bucket(&CLAIM_BUCKET)?,
+            claim_prefix: match self.get(&CLAIM_PREFIX) {
+                None => crate::s3::DEFAULT_CLAIM_PREFIX.to_owned(),
+                Some((text, _)) => {
+                    let prefix = text.trim();
+                    if !crate::claim_check::is_plain_key(prefix) {
+                        return Err(self.invalid(
+                            &CLAIM_PREFIX,
+                            "a key prefix without '.' or '..' segments, backslashes or control characters",
+                        ));
+                    }
+                    prefix.to_owned()
+                }
+            },
+            claim_accept: match self.get(&CLAIM_ACCEPT) {
+                None => Vec::new(),
+                Some((text, _)) => text
+                    .split(',')
+                    .filter(|part| !part.trim().is_empty())
+                    .map(str::parse::<ClaimLocation>)
+                    .collect::<Result<_, _>>()
+                    .map_err(|_| {
+                        self.invalid(
+                            &CLAIM_ACCEPT,
+                            "comma-separated bucket/prefix locations, like claims-eu/claims/,archive/in/",
+                        )
+                    })?,
+            },
             tuning: match self.get(&HANDLER_THREADS) {
                 None => Tuning::default(),
                 Some((text, _)) => Tuning {
@@ -908,19 +1048,16 @@ impl Layers {
         Ok(url)
     }
 
-    /// An optional service or instance name: 1 to 64 of `A-Z a-z 0-9 . _ -`.
+    /// An optional service or instance name: the protocol's name rule, 1 to
+    /// 128 of `A-Z a-z 0-9 . _ -` (the gateway refuses any other `hello`).
     fn name(&self, setting: &Setting) -> Result<Option<String>, ConfigError> {
         let Some((text, _)) = self.get(setting) else {
             return Ok(None);
         };
-        let ok = (1..=64).contains(&text.len())
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        if !ok {
+        if crate::protocol::check_name(text).is_err() {
             return Err(self.invalid(
                 setting,
-                "1 to 64 characters from A-Z, a-z, 0-9, '.', '_', '-'",
+                "1 to 128 characters from A-Z, a-z, 0-9, '.', '_', '-'",
             ));
         }
         Ok(Some(text.to_owned()))
@@ -1055,6 +1192,12 @@ fn read_file(path: &Path) -> Result<BTreeMap<&'static str, String>, ConfigError>
             toml::Value::String(s) => s,
             toml::Value::Integer(i) => i.to_string(),
             toml::Value::Boolean(b) => b.to_string(),
+            // a list of strings, such as claim_accept = ["a/x/", "b/y/"]
+            toml::Value::Array(items) if items.iter().all(toml::Value::is_str) => items
+                .iter()
+                .filter_map(toml::Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
             _ => {
                 return Err(invalid(format!(
                     "`{key}` must be a string, number or boolean"

@@ -215,7 +215,11 @@ fn each_invalid_value_names_its_variable() {
         ("MS_GATEWAY_HOST", "gw/path"),
         ("MS_SERVICE_NAME", "has space"),
         ("MS_SERVICE_NAME", ""),
-        ("MS_INSTANCE_ID", &"x".repeat(65)),
+        ("MS_INSTANCE_ID", &"x".repeat(129)),
+        ("MS_INSTANCE_ID", "host\nname"),
+        ("MS_CLAIM_PREFIX", "claims/../private/"),
+        ("MS_CLAIM_ACCEPT", "other-bucket"),
+        ("MS_CLAIM_ACCEPT", "ok-bucket/in/,Bad_Bucket/x/"),
         ("MS_MAX_IN_FLIGHT", "0"),
         ("MS_MAX_IN_FLIGHT", "-3"),
         ("MS_MAX_IN_FLIGHT", "99999999999"),
@@ -402,4 +406,95 @@ fn health_bind_is_an_address_or_nothing() {
         err.to_string(),
         r#"MS_HEALTH_BIND (environment) must be an address and port such as 0.0.0.0:8081, found "8081""#
     );
+}
+
+#[test]
+fn names_follow_the_protocol_rule() {
+    let long = "n".repeat(128);
+    let c = vars(&[
+        ("MS_SERVICE_NAME", long.as_str()),
+        ("MS_INSTANCE_ID", "ocr-1.eu_west"),
+    ])
+    .unwrap();
+    assert_eq!(c.service_name.as_deref(), Some(long.as_str()));
+    assert_eq!(c.instance_id, "ocr-1.eu_west");
+    // the default instance name is a valid name too
+    let c = vars(&[]).unwrap();
+    assert!(
+        crate::protocol::check_name(&c.instance_id).is_ok(),
+        "{}",
+        c.instance_id
+    );
+    let err = Config::builder().instance_id("ocr 1").build().unwrap_err();
+    assert_eq!(invalid_var(err), "MS_INSTANCE_ID");
+}
+
+#[test]
+fn claim_locations_come_from_the_environment_the_file_and_the_builder() {
+    use crate::ClaimLocation;
+    let c = vars(&[]).unwrap();
+    assert_eq!(
+        (c.claim_prefix.as_str(), c.claim_accept.len()),
+        ("claims/", 0)
+    );
+    let c = vars(&[
+        ("MS_CLAIM_PREFIX", "claims/ocr/"),
+        ("MS_CLAIM_ACCEPT", "claims-eu/claims/, archive/"),
+    ])
+    .unwrap();
+    assert_eq!(c.claim_prefix, "claims/ocr/");
+    assert_eq!(
+        c.claim_accept,
+        [
+            ClaimLocation::new("claims-eu", "claims/"),
+            ClaimLocation::new("archive", "")
+        ]
+    );
+    let f =
+        file("claim_prefix = \"in/\"\nclaim_accept = [\"claims-eu/claims/\", \"archive/x/\"]\n");
+    let c = vars(&[(CONFIG_FILE_VAR, f.path().to_str().unwrap())]).unwrap();
+    assert_eq!(c.claim_prefix, "in/");
+    assert_eq!(c.claim_accept.len(), 2);
+    let c = Config::builder()
+        .claim_prefix("p/")
+        .claim_accept("claims-eu/claims/")
+        .claim_accept("archive/x/")
+        .build()
+        .unwrap();
+    assert_eq!(c.claim_prefix, "p/");
+    assert_eq!(c.claim_accept[1], ClaimLocation::new("archive", "x/"));
+}
+
+#[test]
+fn credentials_in_urls_are_never_echoed() {
+    let cases = [
+        (
+            "MS_GATEWAY_URL",
+            "ws://user:pa55word-value@gw:notaport/v1/ws",
+        ),
+        ("MS_GATEWAY_URL", "http://user:pa55word-value@gw/v1/ws"),
+        ("MS_GATEWAY_URL", "user:pa55word-value@gw"),
+        ("MS_GATEWAY_HOST", "user:pa55word-value@gw"),
+        ("MS_S3_ENDPOINT", "http://ak:pa55word-value@minio:9000"),
+        ("MS_S3_ENDPOINT", "ftp://ak:pa55word-value@minio"),
+        ("MS_S3_ENDPOINT", "http://ak:pa55word-value@minio:bad"),
+    ];
+    for (var, value) in cases {
+        let err = vars(&[(var, value)]).unwrap_err();
+        let shown = format!("{err} {err:?}");
+        assert!(!shown.contains("pa55word-value"), "{shown}");
+        assert!(shown.contains(var), "{shown}");
+        let builder = Config::builder().gateway_url(value).s3_endpoint(value);
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("pa55word-value"), "{shown}");
+    }
+    // a Config whose URLs were given credentials after it was built
+    let mut c = vars(&[("MS_S3_ENDPOINT", "http://minio:9000")]).unwrap();
+    c.gateway_url = url::Url::parse("ws://user:pa55word-value@gw/v1/ws").unwrap();
+    if let Some(s3) = c.s3.as_mut() {
+        s3.endpoint = Some(url::Url::parse("http://ak:pa55word-value@minio:9000").unwrap());
+    }
+    let shown = format!("{c:?} {c:#?}");
+    assert!(!shown.contains("pa55word-value"), "{shown}");
+    assert!(shown.contains("ws://***@gw/v1/ws"), "{shown}");
 }

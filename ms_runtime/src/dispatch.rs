@@ -32,6 +32,16 @@ pub(crate) enum DeliveryKind {
     Event { topic: String },
 }
 
+impl DeliveryKind {
+    /// A request's `from`, as the gateway set it.
+    pub(crate) fn from(&self) -> Option<&str> {
+        match self {
+            Self::Request { from, .. } => from.as_deref(),
+            Self::Event { .. } => None,
+        }
+    }
+}
+
 /// Connection changes the handler hears about.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Lifecycle {
@@ -80,9 +90,10 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
         self.spawn(Box::new(move || {
             Box::pin(async move {
                 let id = delivery.id.clone();
+                let from = delivery.kind.from().map(str::to_owned);
                 let settle_to = gateway.clone();
                 let outcome = run_delivery(handler, delivery, gateway, log).await;
-                settle_to.settle(id, outcome);
+                settle_to.settle(id, from, outcome);
             })
         }));
     }
@@ -163,14 +174,18 @@ async fn run_delivery<H: Handler>(
     );
     let work = async {
         // a claim check is fetched and verified before the handler sees it
-        let payload = match crate::claim_check::incoming(gateway.s3(), payload).await {
+        let payload = match crate::claim_check::incoming(gateway.claims(), payload).await {
             Ok(json) => json,
             Err(error) => {
-                error!(ctx.log(), "payload unavailable"; "code" => %error.code, "error" => &error.message);
-                return if is_request {
-                    Outcome::Failed(error)
-                } else {
-                    Outcome::EventDone
+                let wire = error.to_wire();
+                error!(ctx.log(), "payload unavailable"; "code" => %wire.code, "error" => &wire.message,
+                    "acked" => is_request || !error.is_transient());
+                return match (is_request, error.is_transient()) {
+                    (true, _) => Outcome::Failed(wire),
+                    // S3 down: the gateway delivers the event again later
+                    (false, true) => Outcome::EventHeld,
+                    // refused or broken for good: acked, or it would come back for ever
+                    (false, false) => Outcome::EventDone,
                 };
             }
         };

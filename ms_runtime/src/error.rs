@@ -48,6 +48,27 @@ pub enum Error {
         "a service must be started inside an actix system (use ms_runtime::run, or #[actix_rt::main])"
     )]
     NoSystem,
+    /// A name the service would announce in `hello` (its service name,
+    /// instance, version, a route or a topic) breaks the protocol's name
+    /// rule; the gateway would refuse the session.
+    ///
+    /// ```
+    /// use ms_runtime::Error;
+    /// use ms_runtime::protocol::check_name;
+    ///
+    /// let err = Error::InvalidName { what: "route", name: "a b".into(), source: check_name("a b").unwrap_err() };
+    /// assert_eq!(err.to_string(), r#"route "a b" is not a valid protocol name"#);
+    /// ```
+    #[error("{what} {name:?} is not a valid protocol name")]
+    InvalidName {
+        /// Which name: `service name`, `instance`, `version`, `route` or `topic`.
+        what: &'static str,
+        /// The name (printed escaped).
+        name: String,
+        /// The rule it breaks.
+        #[source]
+        source: crate::protocol::InvalidName,
+    },
     /// The health probe port (`MS_HEALTH_BIND`) could not be opened.
     #[error("cannot listen for health probes on {addr}")]
     HealthBind {
@@ -95,6 +116,7 @@ impl Error {
             | Self::Tls(_)
             | Self::S3(_)
             | Self::NoSystem
+            | Self::InvalidName { .. }
             | Self::HealthBind { .. } => ErrorCode::Internal,
             Self::Encoding(_) => ErrorCode::BadRequest,
         }

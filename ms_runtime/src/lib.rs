@@ -92,6 +92,7 @@ pub mod __bench;
 
 pub use ms_macros::ms_service;
 
+pub use claim_check::ClaimLocation;
 pub use client::{GatewayClient, Received, Registration};
 pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning};
 pub use context::Context;

@@ -1,14 +1,22 @@
 //! The values inside the attributes: names and durations.
 
-/// A service, route or topic name: it appears in the gateway's HTTP paths
-/// (`/v1/invoke/{service}/{route}`, `/v1/publish/{topic}`).
-pub(super) fn check_name(name: &str) -> Result<(), &'static str> {
+/// A service, route, topic or version name, under the protocol's rule
+/// (PROTOCOL.md section 2: 1 to 128 bytes of `[A-Za-z0-9._-]`). The gateway
+/// refuses a `hello` that breaks it, so the macro says so at compile time.
+pub(super) fn check_name(name: &str) -> Result<(), String> {
+    const ALLOWED: &str = "it may hold only A-Z, a-z, 0-9, '.', '_' and '-'";
     if name.is_empty() {
-        Err("it must not be empty")
-    } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        Err("it must not contain spaces or control characters")
-    } else if name.contains('/') {
-        Err("it must not contain `/` (it is one segment of the gateway's HTTP paths)")
+        Err("it must not be empty".to_owned())
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        Err(format!("{ALLOWED}, found {c:?}"))
+    } else if name.len() > 128 {
+        Err(format!(
+            "it must be at most 128 bytes long, found {}",
+            name.len()
+        ))
     } else {
         Ok(())
     }
@@ -75,5 +83,8 @@ mod tests {
         assert!(check_name("").is_err());
         assert!(check_name("a b").is_err());
         assert!(check_name("a/b").is_err());
+        assert!(check_name("ocr\nline").is_err());
+        assert!(check_name(&"a".repeat(128)).is_ok());
+        assert!(check_name(&"a".repeat(129)).is_err());
     }
 }

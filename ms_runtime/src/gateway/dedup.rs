@@ -6,12 +6,56 @@ use std::time::{Duration, Instant};
 use super::FrameText;
 use crate::protocol::MessageId;
 
+/// Who sent a request and its id: the key of everything the runtime keeps
+/// per request (PROTOCOL.md section 4). The same id from another `from` is
+/// another request, so one account cannot read another's answers by
+/// reusing its ids.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct RequestKey {
+    /// The request's `from`, as the gateway set it ("service/instance" or "http").
+    pub(crate) from: Option<String>,
+    /// The request's `id`.
+    pub(crate) id: MessageId,
+}
+
+impl RequestKey {
+    pub(crate) fn new(from: Option<String>, id: MessageId) -> Self {
+        Self { from, id }
+    }
+}
+
+/// What the memory holds for a request settled within the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Remembered {
+    /// Its settling frame: send it again.
+    Answer(FrameText),
+    /// Settled, but the frame went to keep within the byte bound: the
+    /// handler must not run again, so the redelivery gets an `error`.
+    Evicted,
+}
+
+/// One remembered request: when it was settled, and its frame until the
+/// byte bound evicts it (`seq` tells its place in the byte queue).
+struct Entry {
+    seq: u64,
+    answer: Option<FrameText>,
+}
+
 /// The settling frame of each request answered in the last `window`, so a
 /// redelivered request is answered from memory and its handler does not run
-/// twice. Bounded in age, in count and in bytes; the oldest go first.
+/// twice.
+///
+/// Bounds: keys live for `window` and at most `capacity` of them are kept
+/// (past it the oldest key goes, and a redelivery of it would run again);
+/// settling frames take at most `max_bytes` (past it the oldest frames go
+/// first, their keys stay for the window and answer [`Remembered::Evicted`]).
 pub(crate) struct Dedup {
-    answers: HashMap<MessageId, FrameText>,
-    order: VecDeque<(Instant, MessageId)>,
+    entries: HashMap<RequestKey, Entry>,
+    /// Every key, oldest first, with its settling time: window and count.
+    order: VecDeque<(Instant, RequestKey)>,
+    /// Keys whose frame is held, oldest first: the byte bound.
+    frames: VecDeque<(u64, RequestKey)>,
+    next_seq: u64,
     window: Duration,
     capacity: usize,
     max_bytes: usize,
@@ -21,8 +65,10 @@ pub(crate) struct Dedup {
 impl Dedup {
     pub(crate) fn new(window: Duration, capacity: usize, max_bytes: usize) -> Self {
         Self {
-            answers: HashMap::new(),
+            entries: HashMap::new(),
             order: VecDeque::new(),
+            frames: VecDeque::new(),
+            next_seq: 0,
             window,
             capacity: capacity.max(1),
             max_bytes,
@@ -30,38 +76,65 @@ impl Dedup {
         }
     }
 
-    pub(crate) fn remember(&mut self, request: MessageId, answer: FrameText, now: Instant) {
+    pub(crate) fn remember(&mut self, key: RequestKey, answer: FrameText, now: Instant) {
+        let seq = self.next_seq;
+        self.next_seq += 1;
         self.bytes += answer.len();
-        match self.answers.insert(request.clone(), answer) {
-            // remembered again: the entry keeps its first place in line
-            Some(old) => self.bytes -= old.len(),
-            None => self.order.push_back((now, request)),
+        let entry = Entry {
+            seq,
+            answer: Some(answer),
+        };
+        match self.entries.insert(key.clone(), entry) {
+            // remembered again: the key keeps its first place in line
+            Some(old) => self.bytes -= old.answer.map_or(0, |a| a.len()),
+            None => self.order.push_back((now, key.clone())),
         }
+        self.frames.push_back((seq, key));
         self.evict(now);
     }
 
-    pub(crate) fn answer(&mut self, request: &MessageId, now: Instant) -> Option<FrameText> {
+    pub(crate) fn answer(&mut self, key: &RequestKey, now: Instant) -> Option<Remembered> {
         self.evict(now);
-        self.answers.get(request).cloned()
+        self.entries.get(key).map(|e| match &e.answer {
+            Some(answer) => Remembered::Answer(answer.clone()),
+            None => Remembered::Evicted,
+        })
     }
 
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.answers.len()
+        self.entries.len()
     }
 
     fn evict(&mut self, now: Instant) {
-        while let Some((at, id)) = self.order.front() {
+        while let Some((at, key)) = self.order.front() {
             let expired = now.saturating_duration_since(*at) > self.window;
-            let over = self.answers.len() > self.capacity || self.bytes > self.max_bytes;
-            if !expired && !over {
+            if !expired && self.entries.len() <= self.capacity {
                 break;
             }
-            let id = id.clone();
+            if let Some(old) = self.entries.remove(key) {
+                self.bytes -= old.answer.map_or(0, |a| a.len());
+            }
             self.order.pop_front();
-            if let Some(old) = self.answers.remove(&id) {
+        }
+        while self.bytes > self.max_bytes {
+            let Some((seq, key)) = self.frames.pop_front() else {
+                break;
+            };
+            // a stale place in line (key gone or remembered again) holds nothing
+            if let Some(entry) = self.entries.get_mut(&key).filter(|e| e.seq == seq)
+                && let Some(old) = entry.answer.take()
+            {
                 self.bytes -= old.len();
             }
+        }
+        // stale places in line must not pile up while the byte bound is not hit
+        while self
+            .frames
+            .front()
+            .is_some_and(|(seq, key)| self.entries.get(key).is_none_or(|e| e.seq != *seq))
+        {
+            self.frames.pop_front();
         }
     }
 }
@@ -70,40 +143,110 @@ impl Dedup {
 mod tests {
     use super::*;
 
-    fn id(n: u32) -> MessageId {
-        MessageId::new(format!("r{n}")).unwrap()
+    fn key(from: &str, n: u32) -> RequestKey {
+        RequestKey::new(Some(from.into()), MessageId::new(format!("r{n}")).unwrap())
+    }
+
+    fn answer(d: &mut Dedup, key: &RequestKey, now: Instant) -> Option<String> {
+        match d.answer(key, now) {
+            Some(Remembered::Answer(text)) => Some(text.to_string()),
+            Some(Remembered::Evicted) => Some("<evicted>".into()),
+            None => None,
+        }
     }
 
     #[test]
     fn answers_are_remembered_within_the_window() {
         let t0 = Instant::now();
         let mut d = Dedup::new(Duration::from_secs(600), 100, 1 << 20);
-        d.remember(id(1), FrameText::from("reply 1"), t0);
+        d.remember(key("a/1", 1), FrameText::from("reply 1"), t0);
+        let later = t0 + Duration::from_secs(599);
         assert_eq!(
-            d.answer(&id(1), t0 + Duration::from_secs(599)).as_deref(),
+            answer(&mut d, &key("a/1", 1), later).as_deref(),
             Some("reply 1")
         );
-        assert_eq!(d.answer(&id(1), t0 + Duration::from_secs(601)), None);
+        assert_eq!(
+            answer(&mut d, &key("a/1", 1), t0 + Duration::from_secs(601)),
+            None
+        );
         assert_eq!(d.len(), 0);
     }
 
     #[test]
-    fn count_and_byte_bounds_drop_the_oldest() {
+    fn the_same_id_from_another_sender_is_another_request() {
+        let t0 = Instant::now();
+        let mut d = Dedup::new(Duration::from_secs(600), 100, 1 << 20);
+        d.remember(key("a/1", 7), FrameText::from("a's card number"), t0);
+        assert_eq!(answer(&mut d, &key("b/1", 7), t0), None);
+        assert_eq!(
+            answer(&mut d, &RequestKey::new(None, key("a/1", 7).id), t0),
+            None
+        );
+        d.remember(key("b/1", 7), FrameText::from("b's answer"), t0);
+        assert_eq!(
+            answer(&mut d, &key("a/1", 7), t0).as_deref(),
+            Some("a's card number")
+        );
+        assert_eq!(
+            answer(&mut d, &key("b/1", 7), t0).as_deref(),
+            Some("b's answer")
+        );
+    }
+
+    #[test]
+    fn the_count_bound_drops_the_oldest_keys() {
         let t0 = Instant::now();
         let mut d = Dedup::new(Duration::from_secs(600), 3, 1 << 20);
         for n in 0..5 {
-            d.remember(id(n), FrameText::from("x"), t0);
+            d.remember(key("a/1", n), FrameText::from("x"), t0);
         }
         assert_eq!(d.len(), 3);
-        assert_eq!(d.answer(&id(1), t0), None);
-        assert!(d.answer(&id(4), t0).is_some());
+        assert_eq!(answer(&mut d, &key("a/1", 1), t0), None);
+        assert!(answer(&mut d, &key("a/1", 4), t0).is_some());
+    }
 
+    #[test]
+    fn the_byte_bound_drops_frames_but_keeps_keys_for_the_window() {
+        let t0 = Instant::now();
         let mut d = Dedup::new(Duration::from_secs(600), 100, 10);
-        d.remember(id(0), FrameText::from("12345"), t0);
-        d.remember(id(1), FrameText::from("12345"), t0);
-        d.remember(id(2), FrameText::from("12345"), t0);
-        assert_eq!(d.answer(&id(0), t0), None);
-        assert!(d.answer(&id(2), t0).is_some());
+        for n in 0..3 {
+            d.remember(key("a/1", n), FrameText::from("12345"), t0);
+        }
         assert!(d.bytes <= 10);
+        assert_eq!(
+            answer(&mut d, &key("a/1", 0), t0).as_deref(),
+            Some("<evicted>")
+        );
+        assert_eq!(answer(&mut d, &key("a/1", 2), t0).as_deref(), Some("12345"));
+        // a frame bigger than the bound is never held, its key still is
+        d.remember(key("a/1", 9), FrameText::from("x".repeat(11)), t0);
+        assert_eq!(
+            answer(&mut d, &key("a/1", 9), t0).as_deref(),
+            Some("<evicted>")
+        );
+        assert_eq!(d.len(), 4);
+        // the window ends the keys whose frames went
+        let after = t0 + Duration::from_secs(601);
+        assert_eq!(answer(&mut d, &key("a/1", 0), after), None);
+        assert_eq!((d.len(), d.bytes), (0, 0));
+        assert!(d.frames.is_empty());
+    }
+
+    #[test]
+    fn remembering_again_replaces_the_frame_and_keeps_the_bytes_right() {
+        let t0 = Instant::now();
+        let mut d = Dedup::new(Duration::from_secs(600), 100, 10);
+        d.remember(key("a/1", 1), FrameText::from("12345"), t0);
+        d.remember(key("a/1", 1), FrameText::from("123"), t0);
+        assert_eq!(d.bytes, 3);
+        // the first frame's stale place in line does not evict the second
+        d.remember(key("a/1", 2), FrameText::from("1234567"), t0);
+        assert_eq!(answer(&mut d, &key("a/1", 1), t0).as_deref(), Some("123"));
+        d.remember(key("a/1", 3), FrameText::from("1"), t0);
+        assert_eq!(
+            answer(&mut d, &key("a/1", 1), t0).as_deref(),
+            Some("<evicted>")
+        );
+        assert_eq!(d.bytes, 8);
     }
 }

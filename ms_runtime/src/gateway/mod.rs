@@ -10,6 +10,7 @@
 mod backoff;
 mod connect;
 mod dedup;
+mod frame_limit;
 mod frames;
 mod outbox;
 mod supervisor;
@@ -41,6 +42,7 @@ pub(crate) fn start(
     if actix_rt::System::try_current().is_none() {
         return Err(crate::Error::NoSystem);
     }
+    check_hello(&hello)?;
     let tls = connect::tls_config(config.tls_ca_file.as_deref())
         .map_err(|e| crate::Error::Tls(e.to_string()))?;
     let settings = SupervisorSettings {
@@ -56,10 +58,36 @@ pub(crate) fn start(
     Ok(Supervisor::start(settings, log, dispatch, storage))
 }
 
-/// Connects the S3 store when `config` has one, and sets up claim checks when
-/// a bucket for them is known (`MS_CLAIM_CHECK_BUCKET`, else `MS_S3_BUCKET`).
-/// The claim bucket is created in the background if missing; a store that is
-/// down is logged, not fatal: it may come up after the service.
+/// Refuses a `hello` the gateway would refuse: every name in it must follow
+/// the protocol's name rule (an empty version is left out, so it may be empty).
+fn check_hello(hello: &crate::protocol::Hello) -> Result<(), crate::Error> {
+    let check = |what: &'static str, name: &str| {
+        crate::protocol::check_name(name).map_err(|source| crate::Error::InvalidName {
+            what,
+            name: name.to_owned(),
+            source,
+        })
+    };
+    check("service name", &hello.service)?;
+    check("instance", &hello.instance)?;
+    if !hello.version.is_empty() {
+        check("version", &hello.version)?;
+    }
+    for route in &hello.routes {
+        check("route", route)?;
+    }
+    for topic in &hello.topics {
+        check("topic", topic)?;
+    }
+    Ok(())
+}
+
+/// Connects the S3 store when `config` has one, and sets up claim checks:
+/// uploads go to the claim bucket (`MS_CLAIM_CHECK_BUCKET`, else
+/// `MS_S3_BUCKET`) under `MS_CLAIM_PREFIX`; references are read only there
+/// and in the `MS_CLAIM_ACCEPT` locations. The claim bucket is created in
+/// the background if missing; a store that is down is logged, not fatal: it
+/// may come up after the service.
 pub(crate) fn open_storage(
     config: &crate::Config,
     log: &slog::Logger,
@@ -67,12 +95,17 @@ pub(crate) fn open_storage(
     let Some(s3_config) = &config.s3 else {
         return Ok(Storage::default());
     };
-    let s3 = crate::s3::S3::connect(s3_config)?;
+    let options = crate::s3::S3Options {
+        claim_prefix: config.claim_prefix.clone(),
+        ..crate::s3::S3Options::default()
+    };
+    let s3 = crate::s3::S3::connect_with(s3_config, options)?;
     let bucket = config
         .claim_check_bucket
         .clone()
         .or_else(|| s3_config.bucket.clone());
-    let claims = match bucket {
+    let mut accept = Vec::new();
+    match &bucket {
         Some(bucket) => {
             let (store, log, name) = (s3.clone(), log.clone(), bucket.clone());
             actix_rt::spawn(async move {
@@ -84,23 +117,28 @@ pub(crate) fn open_storage(
                     }
                 }
             });
-            Some(crate::claim_check::ClaimCheck::new(
-                s3.clone(),
-                bucket,
-                config.claim_check_threshold,
-            ))
+            accept.push(crate::ClaimLocation::new(
+                bucket.clone(),
+                config.claim_prefix.clone(),
+            ));
         }
         None => {
             slog::info!(
                 log,
                 "claim checks off: set MS_S3_BUCKET or MS_CLAIM_CHECK_BUCKET to send large payloads"
             );
-            None
         }
-    };
+    }
+    accept.extend(config.claim_accept.iter().cloned());
+    let claims = crate::claim_check::ClaimCheck::new(
+        s3.clone(),
+        bucket,
+        accept,
+        config.claim_check_threshold,
+    );
     Ok(Storage {
         s3: Some(s3),
-        claims,
+        claims: Some(claims),
     })
 }
 
@@ -229,13 +267,21 @@ pub(crate) enum Outcome {
     Reply(Payload),
     /// A request failed.
     Failed(WireError),
-    /// An event handled (whatever the handler returned).
+    /// An event handled (whatever the handler returned), or refused for
+    /// good (its claim check is outside the accepted locations, or broken):
+    /// acknowledged.
     EventDone,
+    /// An event that could not be handled for now (its claim check could
+    /// not be fetched): left unacknowledged, so the gateway delivers it
+    /// again after this connection closes.
+    EventHeld,
 }
 
 /// A dispatched message ended.
 pub(crate) struct Settle {
     pub(crate) id: MessageId,
+    /// The request's `from`: with `id`, the key of the dedup memory.
+    pub(crate) from: Option<String>,
     pub(crate) outcome: Outcome,
 }
 
@@ -371,9 +417,9 @@ impl Gateway {
             .try_send(Call { envelope, reply })
             .map_err(|_| CallError::Stopped)?;
         match tokio::time::timeout(timeout, answer).await {
-            Ok(Ok(result)) => crate::claim_check::incoming(self.s3(), result?)
+            Ok(Ok(result)) => crate::claim_check::incoming(self.claims(), result?)
                 .await
-                .map_err(CallError::Remote),
+                .map_err(|e| CallError::Remote(e.to_wire())),
             Ok(Err(_)) => Err(CallError::Stopped),
             Err(_) => {
                 self.inner.forget.do_send(ForgetCall(id));
@@ -410,7 +456,7 @@ impl Gateway {
             .map_err(|_| CallError::Stopped)?
     }
 
-    pub(crate) fn settle(&self, id: MessageId, outcome: Outcome) {
-        self.inner.settle.do_send(Settle { id, outcome });
+    pub(crate) fn settle(&self, id: MessageId, from: Option<String>, outcome: Outcome) {
+        self.inner.settle.do_send(Settle { id, from, outcome });
     }
 }

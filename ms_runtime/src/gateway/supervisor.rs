@@ -1,13 +1,14 @@
 //! The supervisor actor: one websocket to the gateway, kept alive forever.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use actix_codec::Framed;
 use awc::BoxedSocket;
-use awc::error::WsProtocolError;
 use awc::ws::{CloseCode, CloseReason, Codec, Frame, Message as WsMessage};
 use futures_util::SinkExt as _;
 use futures_util::stream::{self, SplitSink, StreamExt};
@@ -16,7 +17,8 @@ use tokio::sync::{oneshot, watch};
 
 use super::backoff::Backoff;
 use super::connect::{self, ConnectError};
-use super::dedup::Dedup;
+use super::dedup::{Dedup, Remembered, RequestKey};
+use super::frame_limit::{FrameError, LimitedCodec};
 use super::frames::{Incoming, Reassembly};
 use super::outbox::Outbox;
 use super::{
@@ -32,7 +34,7 @@ use crate::protocol::{
     MessageId, Payload, WireError, decode_shared, encode,
 };
 
-type WsSink = SplitSink<Framed<BoxedSocket, Codec>, WsMessage>;
+type WsSink = SplitSink<Framed<BoxedSocket, LimitedCodec>, WsMessage>;
 
 /// How often the heartbeat and deadline checks run.
 const TICK: Duration = Duration::from_millis(100);
@@ -64,12 +66,14 @@ struct Connection {
     last_received: Instant,
     last_sent: Instant,
     reassembly: Reassembly,
+    /// The frame limit the reader enforces; `welcome` may change it.
+    frame_limit: Rc<Cell<usize>>,
 }
 
 /// Items of the connection's read stream, tagged with its generation so that
 /// events of a connection already replaced are ignored.
 enum StreamEvent {
-    Frame(u64, Result<Frame, WsProtocolError>),
+    Frame(u64, Result<Frame, FrameError>),
     Ended(u64),
 }
 
@@ -93,11 +97,11 @@ pub(crate) struct Supervisor {
     outbox: Outbox,
     dedup: Dedup,
     /// Requests handed to handlers and not settled yet.
-    in_flight: HashSet<MessageId>,
+    in_flight: HashSet<RequestKey>,
     /// Requests received while draining: left unsettled, handed back on close.
-    held: HashSet<MessageId>,
+    held: HashSet<RequestKey>,
     /// The trace id of each request in flight, for the settling frame.
-    traces: HashMap<MessageId, String>,
+    traces: HashMap<RequestKey, String>,
     /// Handed to the `Gateway` handles this actor makes.
     storage: super::Storage,
     calls: HashMap<MessageId, oneshot::Sender<Result<Payload, CallError>>>,
@@ -169,11 +173,14 @@ impl Supervisor {
         self.state_tx.send_replace(state);
     }
 
+    /// The frame limit in force: the gateway's (or the protocol's default
+    /// before `welcome`), capped by `Tuning::max_frame_bytes`.
     fn max_frame(&self) -> u64 {
         self.conn
             .as_ref()
             .and_then(|c| c.welcome.as_ref().map(|w| w.2))
             .unwrap_or(DEFAULT_MAX_FRAME_BYTES)
+            .min(self.settings.tuning.max_frame_bytes)
     }
 
     fn is_welcomed(&self) -> bool {
@@ -247,6 +254,11 @@ impl Supervisor {
 
     fn opened(&mut self, framed: Framed<BoxedSocket, Codec>, ctx: &mut Context<Self>) {
         let generation = self.generation;
+        let frame_limit = Rc::new(Cell::new(limit_usize(
+            DEFAULT_MAX_FRAME_BYTES.min(self.settings.tuning.max_frame_bytes),
+        )));
+        let shared = frame_limit.clone();
+        let framed = framed.into_map_codec(move |codec| LimitedCodec::new(codec, shared.clone()));
         let (sink, stream) = framed.split();
         let events = stream
             .map(move |frame| StreamEvent::Frame(generation, frame))
@@ -262,6 +274,7 @@ impl Supervisor {
             last_received: now,
             last_sent: now,
             reassembly: Reassembly::default(),
+            frame_limit,
         });
         let hello = Envelope::new(Body::Hello(self.settings.hello.clone()));
         self.write_envelope(&hello);
@@ -292,6 +305,9 @@ impl Supervisor {
             Duration::from_millis(heartbeat_ms),
             max_frame,
         ));
+        conn.frame_limit.set(limit_usize(
+            max_frame.min(self.settings.tuning.max_frame_bytes),
+        ));
         info!(self.log, "connected to the gateway"; "session" => &session, "heartbeat_ms" => heartbeat_ms,
             "resending" => self.outbox.len());
         self.set_state(ConnectionState::Connected { session });
@@ -304,6 +320,17 @@ impl Supervisor {
         if let Some(gateway) = &self.gateway {
             self.dispatch.lifecycle(Lifecycle::Connected, gateway);
         }
+    }
+
+    /// Closes the socket with `code` (after what is queued) and reconnects.
+    fn close_and_reconnect(&mut self, code: CloseCode, reason: &str, ctx: &mut Context<Self>) {
+        if let Some(conn) = &self.conn {
+            let _ = conn.out.send(WsMessage::Close(Some(CloseReason {
+                code,
+                description: Some(reason.to_owned()),
+            })));
+        }
+        self.lose_connection(reason, ctx);
     }
 
     fn lose_connection(&mut self, reason: &str, ctx: &mut Context<Self>) {
@@ -500,16 +527,37 @@ impl Supervisor {
 
     fn on_request(&mut self, id: MessageId, headers: Headers, request: crate::protocol::Request) {
         let now = Instant::now();
-        if let Some(answer) = self.dedup.answer(&id, now) {
-            debug!(self.log, "redelivered request answered from memory"; "message_id" => %id);
-            self.write_text(&answer);
-            return;
+        let key = RequestKey::new(request.from.clone(), id);
+        match self.dedup.answer(&key, now) {
+            Some(Remembered::Answer(answer)) => {
+                debug!(self.log, "redelivered request answered from memory"; "message_id" => %key.id);
+                self.write_text(&answer);
+                return;
+            }
+            Some(Remembered::Evicted) => {
+                warn!(self.log, "redelivered request settled before, its answer no longer held: answered with an error";
+                    "message_id" => %key.id);
+                let mut error = WireError::new(
+                    ErrorCode::Internal,
+                    "this request was handled already and its answer is no longer held",
+                );
+                error.retryable = false;
+                let mut reply_headers = Headers::new();
+                if let Some(trace) = headers.trace_id() {
+                    reply_headers.set_trace_id(trace);
+                }
+                self.write_envelope(
+                    &Envelope::error(Some(&key.id), error).with_headers(reply_headers),
+                );
+                return;
+            }
+            None => {}
         }
-        if self.in_flight.contains(&id) || self.held.contains(&id) {
+        if self.in_flight.contains(&key) || self.held.contains(&key) {
             return;
         }
         if self.draining.is_some() {
-            self.held.insert(id);
+            self.held.insert(key);
             return;
         }
         let refuse = |code: ErrorCode, message: String| Some(WireError::new(code, message));
@@ -529,7 +577,7 @@ impl Supervisor {
         if let Some(error) = refusal {
             let remember = error.code != ErrorCode::Overloaded;
             self.settle_request(
-                id,
+                key,
                 headers.trace_id().map(str::to_owned),
                 Err(error),
                 remember,
@@ -542,18 +590,18 @@ impl Supervisor {
                 ErrorCode::Timeout,
                 "deadline passed before the request was handled",
             );
-            self.settle_request(id, headers.trace_id().map(str::to_owned), Err(error), true);
+            self.settle_request(key, headers.trace_id().map(str::to_owned), Err(error), true);
             return;
         }
         if let Some(trace) = headers.trace_id() {
-            self.traces.insert(id.clone(), trace.to_owned());
+            self.traces.insert(key.clone(), trace.to_owned());
         }
-        self.in_flight.insert(id.clone());
+        self.in_flight.insert(key.clone());
         let kind = DeliveryKind::Request {
             route: request.route,
             from: request.from,
         };
-        self.deliver(id, kind, headers, request.payload, deadline);
+        self.deliver(key.id, kind, headers, request.payload, deadline);
     }
 
     fn deliver(
@@ -582,18 +630,19 @@ impl Supervisor {
     /// Answers a request: keeps the answer for acks and for redeliveries.
     fn settle_request(
         &mut self,
-        id: MessageId,
+        key: RequestKey,
         trace: Option<String>,
         result: Result<Payload, WireError>,
         remember: bool,
     ) {
+        let id = &key.id;
         let mut headers = Headers::new();
         if let Some(trace) = trace {
             headers.set_trace_id(trace);
         }
         let envelope = match result {
-            Ok(payload) => Envelope::reply_to(&id, payload),
-            Err(error) => Envelope::error(Some(&id), error),
+            Ok(payload) => Envelope::reply_to(id, payload),
+            Err(error) => Envelope::error(Some(id), error),
         }
         .with_headers(headers);
         let text: FrameText = match encode(&envelope) {
@@ -613,8 +662,7 @@ impl Supervisor {
                     self.max_frame()
                 ),
             );
-            match encode(&Envelope::error(Some(&id), error).with_headers(envelope.headers.clone()))
-            {
+            match encode(&Envelope::error(Some(id), error).with_headers(envelope.headers.clone())) {
                 Ok(t) => FrameText::from(t),
                 Err(_) => return,
             }
@@ -622,29 +670,33 @@ impl Supervisor {
             text
         };
         if remember {
-            self.dedup.remember(id, text.clone(), Instant::now());
+            self.dedup.remember(key, text.clone(), Instant::now());
         }
         let frame_id = envelope.id;
         // settlements are always accepted (bounded by max_in_flight upstream)
         let _ = self.send_reliably(frame_id, text, true);
     }
 
-    fn on_settled(&mut self, id: MessageId, outcome: Outcome, ctx: &mut Context<Self>) {
+    fn on_settled(&mut self, key: RequestKey, outcome: Outcome, ctx: &mut Context<Self>) {
         match outcome {
-            Outcome::EventDone => self.queue_ack(id, ctx),
+            Outcome::EventDone => self.queue_ack(key.id, ctx),
+            Outcome::EventHeld => {
+                warn!(self.log, "event left unacknowledged: the gateway delivers it again after this connection closes";
+                    "message_id" => %key.id);
+            }
             Outcome::Reply(payload) => {
-                if self.in_flight.remove(&id) {
-                    let trace = self.traces.remove(&id);
-                    self.settle_request(id, trace, Ok(payload), true);
+                if self.in_flight.remove(&key) {
+                    let trace = self.traces.remove(&key);
+                    self.settle_request(key, trace, Ok(payload), true);
                 }
             }
             Outcome::Failed(error) => {
-                if self.in_flight.remove(&id) {
-                    let trace = self.traces.remove(&id);
+                if self.in_flight.remove(&key) {
+                    let trace = self.traces.remove(&key);
                     // timeouts and overloads are not the request's fault: a redelivery may run it
                     let remember =
                         !matches!(error.code, ErrorCode::Timeout | ErrorCode::Overloaded);
-                    self.settle_request(id, trace, Err(error), remember);
+                    self.settle_request(key, trace, Err(error), remember);
                 }
             }
         }
@@ -684,8 +736,8 @@ impl Supervisor {
         }
         if !self.in_flight.is_empty() {
             warn!(self.log, "grace period over: requests handed back to the gateway"; "count" => self.in_flight.len());
-            let ids: Vec<MessageId> = self.in_flight.drain().collect();
-            self.held.extend(ids);
+            let keys: Vec<RequestKey> = self.in_flight.drain().collect();
+            self.held.extend(keys);
         }
         self.flush_acks(ctx);
         let flushed = self.outbox.is_empty() || !self.is_welcomed() || now >= flush_until;
@@ -755,9 +807,12 @@ impl StreamHandler<StreamEvent> for Supervisor {
         conn.last_received = Instant::now();
         let frame = match frame {
             Ok(frame) => frame,
+            Err(e @ FrameError::TooLarge { .. }) => {
+                self.close_and_reconnect(CloseCode::Size, &e.to_string(), ctx);
+                return;
+            }
             Err(e) => {
-                let reason = format!("websocket protocol error: {e}");
-                self.lose_connection(&reason, ctx);
+                self.lose_connection(&e.to_string(), ctx);
                 return;
             }
         };
@@ -765,8 +820,8 @@ impl StreamHandler<StreamEvent> for Supervisor {
             Incoming::Text(bytes) => match FrameText::try_from(bytes) {
                 Ok(text) => self.on_text(&text, ctx),
                 Err(_) => {
-                    let e = WireError::new(ErrorCode::BadRequest, "text frame is not UTF-8");
-                    self.write_envelope(&Envelope::error(None, e));
+                    let reason = "gateway sent a text frame that is not UTF-8";
+                    self.close_and_reconnect(CloseCode::Invalid, reason, ctx);
                 }
             },
             Incoming::Binary => {
@@ -841,7 +896,7 @@ impl Handler<Settle> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, settle: Settle, ctx: &mut Self::Context) {
-        self.on_settled(settle.id, settle.outcome, ctx);
+        self.on_settled(RequestKey::new(settle.from, settle.id), settle.outcome, ctx);
     }
 }
 
@@ -863,6 +918,11 @@ impl Handler<Shutdown> for Supervisor {
         });
         self.check_drain(ctx);
     }
+}
+
+/// The frame limit as a buffer size (a limit past `usize` is no limit).
+fn limit_usize(limit: u64) -> usize {
+    usize::try_from(limit).unwrap_or(usize::MAX)
 }
 
 /// Writes frames in order on its own task: each burst is fed to the socket

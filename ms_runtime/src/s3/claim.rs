@@ -80,7 +80,13 @@ impl S3 {
     }
 
     /// Fetches a claim check's payload and verifies it: size, SHA-256
-    /// (either case) and that it is JSON.
+    /// (either case) and that it is JSON. An integrity error names the check
+    /// that failed and what the reference promised, never what was found.
+    ///
+    /// It reads whatever bucket and key the reference names: the runtime
+    /// first checks that a received reference is inside the service's claim
+    /// locations ([`ClaimLocation`](crate::ClaimLocation)); do the same
+    /// before calling this with a reference someone else wrote.
     ///
     /// # Errors
     /// [`S3Error::Integrity`] on any mismatch, [`S3Error::TooLarge`] when
@@ -101,12 +107,12 @@ impl S3 {
     /// # Ok(()) }
     /// ```
     pub async fn fetch_claim(&self, reference: &PayloadRef) -> Result<Json, S3Error> {
-        let integrity = |what, expected: String, found: String| S3Error::Integrity {
+        // what was found is never said: only which check failed
+        let integrity = |what, expected: String| S3Error::Integrity {
             bucket: reference.bucket.clone(),
             key: reference.key.clone(),
             what,
             expected,
-            found,
         };
         let limit = self.options().max_in_memory;
         if reference.size > limit {
@@ -117,25 +123,25 @@ impl S3 {
                 limit,
             });
         }
-        let body = self.get_bytes(&reference.bucket, &reference.key).await?;
+        let body = match self.get_bytes(&reference.bucket, &reference.key).await {
+            Ok(body) => body,
+            // bigger than the limit, so bigger than announced: a size failure
+            // that must not tell the object's real size
+            Err(S3Error::TooLarge { .. } | S3Error::Integrity { what: "size", .. }) => {
+                return Err(integrity("size", reference.size.to_string()));
+            }
+            Err(e) => return Err(e),
+        };
         if body.len() as u64 != reference.size {
-            return Err(integrity(
-                "size",
-                reference.size.to_string(),
-                body.len().to_string(),
-            ));
+            return Err(integrity("size", reference.size.to_string()));
         }
         let sha256 = sha256_hex(&body);
         if !sha256.eq_ignore_ascii_case(&reference.sha256) {
-            return Err(integrity(
-                "sha256",
-                reference.sha256.to_ascii_lowercase(),
-                sha256,
-            ));
+            return Err(integrity("sha256", reference.sha256.to_ascii_lowercase()));
         }
-        let text = String::from_utf8(body.to_vec())
-            .map_err(|_| integrity("json", "UTF-8 JSON".into(), "invalid UTF-8".into()))?;
-        Json::from_text(text).map_err(|e| integrity("json", "one JSON value".into(), e.to_string()))
+        let text =
+            String::from_utf8(body.to_vec()).map_err(|_| integrity("json", "UTF-8 JSON".into()))?;
+        Json::from_text(text).map_err(|_| integrity("json", "one JSON value".into()))
     }
 }
 

@@ -76,7 +76,6 @@ fn check_size(target: &Target<'_>, expected: u64, found: u64) -> Result<(), S3Er
         key: target.key.to_owned(),
         what: "size",
         expected: expected.to_string(),
-        found: found.to_string(),
     })
 }
 

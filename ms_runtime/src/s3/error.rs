@@ -109,8 +109,12 @@ pub enum S3Error {
         source: BoxError,
     },
     /// Downloaded bytes do not match what was promised (size or SHA-256),
-    /// or a claim's body is not JSON.
-    #[error("{bucket}/{key} failed its integrity check: {what} is {found}, expected {expected}")]
+    /// or a claim's body is not JSON. What was found is not kept: an error
+    /// that travels back to a sender must not reveal an object's real size
+    /// or digest (PROTOCOL.md section 6).
+    #[error(
+        "{bucket}/{key} failed its integrity check: {what} does not match, expected {expected}"
+    )]
     Integrity {
         /// The bucket.
         bucket: String,
@@ -120,8 +124,6 @@ pub enum S3Error {
         what: &'static str,
         /// The promised value.
         expected: String,
-        /// The value found.
-        found: String,
     },
     /// An in-memory read of an object larger than the configured limit
     /// ([`crate::s3::S3Options::max_in_memory`]); read it to a file or as a stream.

@@ -1,0 +1,322 @@
+//! The frame limit, enforced while reading (PROTOCOL.md section 1).
+//!
+//! actix-http's websocket [`Codec`] checks a frame's size only once the
+//! whole frame is in its buffer, and leaves fragments to the caller: a
+//! gateway that declares a 2^40-byte frame and streams data would make the
+//! client buffer without bound. [`LimitedCodec`] reads the header of the
+//! next frame as soon as its bytes are in the buffer and refuses, before
+//! any payload is buffered, a frame that declares more than the limit or a
+//! fragment that takes its message past it. The session then closes with
+//! 1009 and reconnects.
+
+use std::cell::Cell;
+use std::fmt;
+use std::rc::Rc;
+
+use actix_codec::{Decoder, Encoder};
+use actix_http::ws::{Codec, Frame, Item, Message, ProtocolError};
+use bytes::BytesMut;
+
+/// What the first bytes of a frame say (RFC 6455 section 5.2).
+// the codec needs the opcode and length only; the other fields make the
+// parse whole, and the unit tests check them
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameHeader {
+    /// Last frame of its message.
+    pub(crate) fin: bool,
+    /// 0 continuation, 1 text, 2 binary, 8 close, 9 ping, 10 pong.
+    pub(crate) opcode: u8,
+    /// Whether a masking key follows the length.
+    pub(crate) masked: bool,
+    /// The payload length the header declares.
+    pub(crate) payload_len: u64,
+    /// Bytes of the header itself: 2 to 14.
+    pub(crate) header_len: usize,
+}
+
+impl FrameHeader {
+    /// Reads the header at the start of `buf`; `None` until all its bytes
+    /// (length and masking key included) have arrived.
+    pub(crate) fn peek(buf: &[u8]) -> Option<Self> {
+        let (&first, &second) = (buf.first()?, buf.get(1)?);
+        let masked = second & 0x80 != 0;
+        let (payload_len, len_bytes) = match second & 0x7f {
+            126 => (
+                u64::from(u16::from_be_bytes([*buf.get(2)?, *buf.get(3)?])),
+                2,
+            ),
+            127 => {
+                let bytes: [u8; 8] = buf.get(2..10)?.try_into().ok()?;
+                (u64::from_be_bytes(bytes), 8)
+            }
+            short => (u64::from(short), 0),
+        };
+        let header_len = 2 + len_bytes + if masked { 4 } else { 0 };
+        if buf.len() < header_len {
+            return None;
+        }
+        Some(Self {
+            fin: first & 0x80 != 0,
+            opcode: first & 0x0f,
+            masked,
+            payload_len,
+            header_len,
+        })
+    }
+}
+
+/// A frame refused while reading.
+#[derive(Debug)]
+pub(crate) enum FrameError {
+    /// The websocket protocol was broken, or the socket failed.
+    Protocol(ProtocolError),
+    /// A frame (or the fragments of one message) over the limit.
+    TooLarge {
+        /// The bytes declared by the header, with the message's earlier fragments.
+        declared: u64,
+        /// The limit in force.
+        limit: usize,
+    },
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Protocol(e) => write!(f, "websocket protocol error: {e}"),
+            Self::TooLarge { declared, limit } => write!(
+                f,
+                "gateway sent a frame of {declared} bytes, over the {limit}-byte frame limit"
+            ),
+        }
+    }
+}
+
+impl From<std::io::Error> for FrameError {
+    fn from(e: std::io::Error) -> Self {
+        Self::Protocol(ProtocolError::Io(e))
+    }
+}
+
+/// actix-http's client [`Codec`] behind a check of each frame header.
+///
+/// The limit is shared with the session, which raises or lowers it when
+/// `welcome.max_frame_bytes` arrives.
+pub(crate) struct LimitedCodec {
+    inner: Codec,
+    /// The limit the inner codec was last given.
+    inner_limit: usize,
+    limit: Rc<Cell<usize>>,
+    /// Payload bytes of the fragmented message being read, if one is open.
+    message_bytes: u64,
+}
+
+impl LimitedCodec {
+    pub(crate) fn new(inner: Codec, limit: Rc<Cell<usize>>) -> Self {
+        let inner_limit = limit.get();
+        Self {
+            inner: inner.max_size(inner_limit),
+            inner_limit,
+            limit,
+            message_bytes: 0,
+        }
+    }
+}
+
+impl Decoder for LimitedCodec {
+    type Item = Frame;
+    type Error = FrameError;
+
+    fn decode(&mut self, src: &mut BytesMut) -> Result<Option<Frame>, FrameError> {
+        let limit = self.limit.get();
+        if limit != self.inner_limit {
+            self.inner = self.inner.clone().max_size(limit);
+            self.inner_limit = limit;
+        }
+        if let Some(header) = FrameHeader::peek(src) {
+            let declared = if header.opcode == 0 {
+                self.message_bytes.saturating_add(header.payload_len)
+            } else {
+                header.payload_len
+            };
+            // a continuation counts with the fragments before it
+            if declared > limit as u64 {
+                return Err(FrameError::TooLarge { declared, limit });
+            }
+        }
+        let frame = self.inner.decode(src).map_err(FrameError::Protocol)?;
+        match &frame {
+            Some(Frame::Continuation(Item::FirstText(b) | Item::FirstBinary(b))) => {
+                self.message_bytes = b.len() as u64;
+            }
+            Some(Frame::Continuation(Item::Continue(b))) => {
+                self.message_bytes = self.message_bytes.saturating_add(b.len() as u64);
+            }
+            Some(Frame::Continuation(Item::Last(_))) => self.message_bytes = 0,
+            _ => {}
+        }
+        Ok(frame)
+    }
+}
+
+impl Encoder<Message> for LimitedCodec {
+    type Error = FrameError;
+
+    fn encode(&mut self, item: Message, dst: &mut BytesMut) -> Result<(), FrameError> {
+        self.inner.encode(item, dst).map_err(FrameError::Protocol)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(
+        fin: bool,
+        opcode: u8,
+        masked: bool,
+        payload_len: u64,
+        header_len: usize,
+    ) -> FrameHeader {
+        FrameHeader {
+            fin,
+            opcode,
+            masked,
+            payload_len,
+            header_len,
+        }
+    }
+
+    #[test]
+    fn seven_bit_lengths() {
+        assert_eq!(
+            FrameHeader::peek(&[0x81, 5]),
+            Some(header(true, 1, false, 5, 2))
+        );
+        assert_eq!(
+            FrameHeader::peek(&[0x01, 125, b'x']),
+            Some(header(false, 1, false, 125, 2))
+        );
+        assert_eq!(
+            FrameHeader::peek(&[0x89, 0]),
+            Some(header(true, 9, false, 0, 2))
+        );
+    }
+
+    #[test]
+    fn sixteen_bit_lengths() {
+        assert_eq!(
+            FrameHeader::peek(&[0x82, 126, 0x01, 0x00]),
+            Some(header(true, 2, false, 256, 4))
+        );
+        assert_eq!(
+            FrameHeader::peek(&[0x80, 126, 0xff, 0xff]),
+            Some(header(true, 0, false, 65_535, 4))
+        );
+    }
+
+    #[test]
+    fn sixty_four_bit_lengths() {
+        let mut bytes = vec![0x81, 127];
+        bytes.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        assert_eq!(
+            FrameHeader::peek(&bytes),
+            Some(header(true, 1, false, 1 << 40, 10))
+        );
+        let mut bytes = vec![0x81, 127];
+        bytes.extend_from_slice(&u64::MAX.to_be_bytes());
+        assert_eq!(
+            FrameHeader::peek(&bytes).map(|h| h.payload_len),
+            Some(u64::MAX)
+        );
+    }
+
+    #[test]
+    fn masked_headers_include_the_key() {
+        assert_eq!(
+            FrameHeader::peek(&[0x81, 0x85, 1, 2, 3, 4]),
+            Some(header(true, 1, true, 5, 6))
+        );
+        let mut bytes = vec![0x81, 0xff];
+        bytes.extend_from_slice(&7u64.to_be_bytes());
+        bytes.extend_from_slice(&[1, 2, 3, 4]);
+        assert_eq!(
+            FrameHeader::peek(&bytes),
+            Some(header(true, 1, true, 7, 14))
+        );
+        assert_eq!(FrameHeader::peek(&bytes[..13]), None);
+    }
+
+    #[test]
+    fn partial_headers_wait_for_more() {
+        assert_eq!(FrameHeader::peek(&[]), None);
+        assert_eq!(FrameHeader::peek(&[0x81]), None);
+        assert_eq!(FrameHeader::peek(&[0x81, 126, 0x01]), None);
+        assert_eq!(FrameHeader::peek(&[0x81, 127, 0, 0, 0, 0, 0, 0, 1]), None);
+        assert_eq!(FrameHeader::peek(&[0x81, 0x80, 1, 2, 3]), None);
+    }
+
+    fn codec(limit: usize) -> LimitedCodec {
+        LimitedCodec::new(Codec::new().client_mode(), Rc::new(Cell::new(limit)))
+    }
+
+    #[test]
+    fn a_declared_length_over_the_limit_is_refused_before_its_payload() {
+        let mut c = codec(1024);
+        let mut buf = BytesMut::from(&[0x81u8, 127][..]);
+        buf.extend_from_slice(&(1u64 << 40).to_be_bytes());
+        assert!(matches!(
+            c.decode(&mut buf),
+            Err(FrameError::TooLarge { declared, limit: 1024 }) if declared == 1 << 40
+        ));
+        // at the limit is fine
+        let mut c = codec(4);
+        let mut buf = BytesMut::from(&[0x81u8, 4, b'a', b'b', b'c', b'd'][..]);
+        assert!(matches!(c.decode(&mut buf), Ok(Some(Frame::Text(_)))));
+    }
+
+    #[test]
+    fn fragments_add_up_to_the_limit() {
+        let mut c = codec(8);
+        let mut buf = BytesMut::from(&[0x01u8, 4, b'a', b'b', b'c', b'd'][..]);
+        assert!(matches!(
+            c.decode(&mut buf),
+            Ok(Some(Frame::Continuation(Item::FirstText(_))))
+        ));
+        buf.extend_from_slice(&[0x00, 4, b'e', b'f', b'g', b'h']);
+        assert!(matches!(
+            c.decode(&mut buf),
+            Ok(Some(Frame::Continuation(Item::Continue(_))))
+        ));
+        buf.extend_from_slice(&[0x80, 1]);
+        assert!(matches!(
+            c.decode(&mut buf),
+            Err(FrameError::TooLarge {
+                declared: 9,
+                limit: 8
+            })
+        ));
+    }
+
+    #[test]
+    fn a_finished_message_starts_the_count_again_and_the_limit_can_change() {
+        let limit = Rc::new(Cell::new(4));
+        let mut c = LimitedCodec::new(Codec::new().client_mode(), limit.clone());
+        let mut buf = BytesMut::from(&[0x01u8, 2, b'a', b'b', 0x80, 2, b'c', b'd'][..]);
+        assert!(c.decode(&mut buf).unwrap().is_some());
+        assert!(matches!(
+            c.decode(&mut buf),
+            Ok(Some(Frame::Continuation(Item::Last(_))))
+        ));
+        buf.extend_from_slice(&[0x81, 4, b'a', b'b', b'c', b'd']);
+        assert!(matches!(c.decode(&mut buf), Ok(Some(Frame::Text(_)))));
+        buf.extend_from_slice(&[0x81, 6, b'a', b'b', b'c', b'd', b'e', b'f']);
+        assert!(matches!(
+            c.decode(&mut buf),
+            Err(FrameError::TooLarge { .. })
+        ));
+        limit.set(6);
+        let mut buf = BytesMut::from(&[0x81u8, 6, b'a', b'b', b'c', b'd', b'e', b'f'][..]);
+        assert!(matches!(c.decode(&mut buf), Ok(Some(Frame::Text(_)))));
+    }
+}
