@@ -423,7 +423,7 @@ mod tests {
             .find(|f| f.path == "src/main.rs")
             .expect("main")
             .contents;
-        assert!(main.contains("use invoice_ocr::InvoiceOcr;"));
+        assert!(main.contains("ms_runtime::run_from_env(invoice_ocr::InvoiceOcr)"));
     }
 
     #[test]

@@ -338,8 +338,11 @@ fn decode_frame(
                 routes: names(raw.routes, "routes")?,
                 topics: names(raw.topics, "topics")?,
                 max_in_flight,
-                // absent: the empty string, which the encoder leaves out again
+                // absent, or the empty string that revision-1 runtimes send
+                // by default: no version (nothing to forge in an empty
+                // string); the encoder leaves it out again
                 version: match raw.version {
+                    Some(v) if v.get() == "\"\"" => String::new(),
                     Some(_) => name(raw.version, k, "version")?,
                     None => String::new(),
                 },

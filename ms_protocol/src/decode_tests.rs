@@ -517,10 +517,23 @@ fn hello_instance_follows_the_name_rule() {
 
 #[test]
 fn hello_version_follows_the_name_rule() {
-    name_rule(
-        &format!(r#"{HELLO_AT}"service":"s","instance":"i","version":"@"}}"#),
-        "version",
-    );
+    // the empty string is the exception: no version (revision-1 runtimes
+    // send it), see the test below
+    let long = "n".repeat(129);
+    for bad in ["a b", "ocr\\nFAKE level=ERROR", "a/b", "é", &long] {
+        let text = format!(r#"{HELLO_AT}"service":"s","instance":"i","version":"{bad}"}}"#);
+        let e = err(&text);
+        assert!(
+            matches!(
+                e.kind(),
+                DecodeErrorKind::InvalidField {
+                    field: "version",
+                    ..
+                }
+            ),
+            "{bad:?}: {e}"
+        );
+    }
 }
 
 #[test]
@@ -567,4 +580,16 @@ fn an_empty_version_is_left_out_and_reads_back_empty() {
     let text = encode(&hello).unwrap();
     assert!(!text.contains("version"), "{text}");
     assert_eq!(decode(&text).unwrap(), hello);
+}
+
+#[test]
+fn an_empty_version_from_a_revision_1_runtime_is_no_version() {
+    let env = decode(&format!(
+        r#"{HELLO_AT}"service":"s","instance":"i","version":""}}"#
+    ))
+    .unwrap();
+    let Body::Hello(h) = env.body else {
+        panic!("{env:?}")
+    };
+    assert!(h.version.is_empty());
 }

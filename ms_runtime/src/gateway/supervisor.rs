@@ -63,6 +63,10 @@ struct Connection {
     /// Set by `welcome`: (session, heartbeat, frame limit).
     welcome: Option<(String, Duration, u64)>,
     opened_at: Instant,
+    /// Whether this session, once welcomed, moved work forward (settled a
+    /// delivery, got an answer or an ack): such a session resets the
+    /// reconnect backoff when it ends, however short it was.
+    progressed: bool,
     last_received: Instant,
     last_sent: Instant,
     reassembly: Reassembly,
@@ -271,6 +275,7 @@ impl Supervisor {
             stream,
             welcome: None,
             opened_at: now,
+            progressed: false,
             last_received: now,
             last_sent: now,
             reassembly: Reassembly::default(),
@@ -340,7 +345,13 @@ impl Supervisor {
         ctx.cancel_future(conn.stream);
         // dropping `conn.out` ends the writer task, which closes the socket
         let was_welcomed = conn.welcome.is_some();
-        if conn.opened_at.elapsed() >= self.settings.tuning.healthy_after {
+        // A session that was welcomed and made progress was a good one, even
+        // if the gateway cut it after a second: reconnect fast. One that died
+        // before welcome or without progress keeps backing off (no tight loop
+        // against a gateway that accepts and drops).
+        if (was_welcomed && conn.progressed)
+            || conn.opened_at.elapsed() >= self.settings.tuning.healthy_after
+        {
             self.backoff.reset();
             self.auth_backoff.reset();
         }
@@ -492,6 +503,7 @@ impl Supervisor {
                 self.queue_ack(id, ctx);
                 if let Some(waiter) = self.calls.remove(&reply.correlation_id) {
                     let _ = waiter.send(Ok(reply.payload));
+                    self.mark_progress();
                 }
             }
             Body::Error(report) => {
@@ -514,6 +526,7 @@ impl Supervisor {
                 for id in &ack.ids {
                     self.outbox.ack(id);
                 }
+                self.mark_progress();
             }
             Body::Hello(_) | Body::Welcome(_) => {
                 let e = WireError::new(
@@ -677,7 +690,19 @@ impl Supervisor {
         let _ = self.send_reliably(frame_id, text, true);
     }
 
+    /// Notes that the current session moved work forward.
+    fn mark_progress(&mut self) {
+        if let Some(conn) = self.conn.as_mut()
+            && conn.welcome.is_some()
+        {
+            conn.progressed = true;
+        }
+    }
+
     fn on_settled(&mut self, key: RequestKey, outcome: Outcome, ctx: &mut Context<Self>) {
+        if !matches!(outcome, Outcome::EventHeld) {
+            self.mark_progress();
+        }
         match outcome {
             Outcome::EventDone => self.queue_ack(key.id, ctx),
             Outcome::EventHeld => {
