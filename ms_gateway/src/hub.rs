@@ -18,7 +18,10 @@ use ms_protocol::{Envelope, Headers, Hello, MessageId, Request, WireError, encod
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::SessionStats;
-use crate::router::{CallerId, ConnId, Effect, Outcome, Router, RouterLimits};
+use crate::router::{
+    CallerId, Confirm, ConnId, Effect, Forward, InstanceKey, Origin, Outcome, RemoteDone, Router,
+    RouterLimits, Ticket,
+};
 
 /// Close code for a session whose peer does not read what it is sent.
 pub const CLOSE_SLOW_PEER: u16 = 1008;
@@ -56,6 +59,37 @@ pub struct SessionPort {
     pub close: watch::Receiver<Option<CloseOrder>>,
 }
 
+/// What the hub asks of the cluster shell (cluster mode only), in order.
+#[derive(Debug)]
+pub enum Order {
+    /// Publish accepted work to the backplane.
+    Forward(Forward),
+    /// Send a request's answer back to its origin, then settle its message.
+    RemoteAnswer {
+        /// The backplane message.
+        ticket: Ticket,
+        /// The answer.
+        envelope: Envelope,
+    },
+    /// Settle or give back a backplane message.
+    RemoteDone {
+        /// The backplane message.
+        ticket: Ticket,
+        /// How.
+        done: RemoteDone,
+    },
+    /// An instance connected here: take work and answers for it, and tell
+    /// the other nodes what it serves.
+    InstanceUp {
+        /// Who.
+        key: InstanceKey,
+        /// Its routes.
+        routes: Vec<String>,
+        /// Its topics.
+        topics: Vec<String>,
+    },
+}
+
 /// The gateway's shared state. See the module documentation.
 #[derive(Debug)]
 pub struct Hub {
@@ -67,6 +101,12 @@ pub struct Hub {
     draining: AtomicBool,
     max_outbound_bytes: u64,
     logger: slog::Logger,
+    /// Cluster mode: where backplane work goes (`None`: single node).
+    orders: Option<mpsc::UnboundedSender<Order>>,
+    /// Cluster mode: whether the NATS connection is up (`/readyz`).
+    backplane_up: AtomicBool,
+    /// Woken when local connections may have free slots again.
+    slots: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -92,11 +132,21 @@ pub fn now_ms() -> u64 {
 
 impl Hub {
     /// A hub with an empty router; each session may have at most
-    /// `max_outbound_bytes` queued for its socket.
-    pub fn new(limits: RouterLimits, max_outbound_bytes: u64, logger: slog::Logger) -> Self {
+    /// `max_outbound_bytes` queued for its socket. With `orders`, the hub
+    /// is a cluster node: accepted work leaves through that channel.
+    pub fn new(
+        limits: RouterLimits,
+        max_outbound_bytes: u64,
+        logger: slog::Logger,
+        orders: Option<mpsc::UnboundedSender<Order>>,
+    ) -> Self {
+        let mut router = Router::new(limits);
+        if orders.is_some() {
+            router.forward_to_backplane();
+        }
         Self {
             inner: Mutex::new(Inner {
-                router: Router::new(limits),
+                router,
                 outboxes: HashMap::new(),
                 callers: HashMap::new(),
             }),
@@ -107,6 +157,9 @@ impl Hub {
             draining: AtomicBool::new(false),
             max_outbound_bytes,
             logger,
+            orders,
+            backplane_up: AtomicBool::new(true),
+            slots: tokio::sync::Notify::new(),
         }
     }
 
@@ -170,6 +223,16 @@ impl Hub {
         );
         let effects = inner.router.connect(conn, hello, now_ms());
         self.run(&mut inner, effects);
+        if let Some(orders) = &self.orders {
+            let _ = orders.send(Order::InstanceUp {
+                key: InstanceKey {
+                    service: hello.service.clone(),
+                    instance: hello.instance.clone(),
+                },
+                routes: hello.routes.clone(),
+                topics: hello.topics.clone(),
+            });
+        }
         SessionPort {
             inbox,
             pending,
@@ -183,6 +246,7 @@ impl Hub {
         inner.outboxes.remove(&conn);
         let effects = inner.router.disconnect(conn, now_ms());
         self.run(&mut inner, effects);
+        self.slots.notify_waiters();
     }
 
     /// A decoded frame from a session.
@@ -219,15 +283,31 @@ impl Hub {
         }
     }
 
-    /// An HTTP publish.
+    /// An HTTP publish. In cluster mode the returned channel answers once
+    /// the backplane holds every copy (or why not).
     ///
     /// # Errors
     /// `overloaded` when a subscriber's queue is full.
-    pub fn publish(&self, envelope: Envelope) -> Result<(), WireError> {
+    pub fn publish(&self, envelope: Envelope) -> Result<Option<oneshot::Receiver<Outcome>>, WireError> {
         let mut inner = self.lock();
-        let effects = inner.router.publish_from_http(envelope, now_ms())?;
-        self.run(&mut inner, effects);
-        Ok(())
+        if self.orders.is_none() {
+            let effects = inner.router.publish_from_http(envelope, now_ms())?;
+            self.run(&mut inner, effects);
+            return Ok(None);
+        }
+        let (tx, rx) = oneshot::channel();
+        let caller = self.next_id();
+        inner.callers.insert(caller, tx);
+        match inner.router.publish_confirmed(envelope, caller, now_ms()) {
+            Ok(effects) => {
+                self.run(&mut inner, effects);
+                Ok(Some(rx))
+            }
+            Err(error) => {
+                inner.callers.remove(&caller);
+                Err(error)
+            }
+        }
     }
 
     /// Answers what passed its deadline.
@@ -277,6 +357,18 @@ impl Hub {
         crate::metrics::render(inner.router.counters(), &inner.router.gauges(), &io)
     }
 
+    /// Runs a router operation and its effects under the lock.
+    fn with_router(&self, operation: impl FnOnce(&mut Router) -> Vec<Effect>) {
+        let mut inner = self.lock();
+        let effects = operation(&mut inner.router);
+        self.run(&mut inner, effects);
+    }
+
+    /// Reads the router under the lock.
+    fn read<T>(&self, read: impl FnOnce(&Router) -> T) -> T {
+        read(&self.lock().router)
+    }
+
     fn run(&self, inner: &mut Inner, effects: Vec<Effect>) {
         let mut effects = std::collections::VecDeque::from(effects);
         while let Some(effect) = effects.pop_front() {
@@ -304,6 +396,15 @@ impl Hub {
                     if let Some(outbox) = inner.outboxes.remove(&conn) {
                         let _ = outbox.close.send(Some(CloseOrder { code, reason }));
                     }
+                }
+                Effect::Forward(forward) => self.order(Order::Forward(forward)),
+                Effect::RemoteAnswer { ticket, envelope } => {
+                    self.order(Order::RemoteAnswer { ticket, envelope });
+                    self.slots.notify_waiters();
+                }
+                Effect::RemoteDone { ticket, done } => {
+                    self.order(Order::RemoteDone { ticket, done });
+                    self.slots.notify_waiters();
                 }
                 Effect::EventDropped { service, topic, id } => {
                     slog::warn!(self.logger, "subscriber queue full, its copy of an event is dropped";
@@ -337,6 +438,123 @@ impl Hub {
             }));
         }
         Some(inner.router.disconnect(conn, now_ms()))
+    }
+}
+
+/// Cluster mode: what the cluster shell asks of the hub.
+impl Hub {
+    fn order(&self, order: Order) {
+        if let Some(orders) = &self.orders {
+            // The shell ends only with the gateway.
+            let _ = orders.send(order);
+        }
+    }
+
+    /// Whether the NATS connection is up (always, for a single node).
+    pub fn is_backplane_up(&self) -> bool {
+        self.backplane_up.load(Ordering::Relaxed)
+    }
+
+    /// Records the NATS connection's state.
+    pub fn set_backplane_up(&self, up: bool) {
+        self.backplane_up.store(up, Ordering::Relaxed);
+    }
+
+    /// Woken when a local connection may have a free slot again.
+    pub fn slots_changed(&self) -> &tokio::sync::Notify {
+        &self.slots
+    }
+
+    /// Work taken from the backplane (see [`Router::take_remote`]).
+    pub fn take_remote(&self, ticket: Ticket, target: &str, envelope: Envelope, delivered: u32) {
+        self.with_router(|r| r.take_remote(ticket, target, envelope, delivered, now_ms()));
+    }
+
+    /// An answer for a local instance (see [`Router::remote_answer`]).
+    pub fn remote_answer(&self, key: &InstanceKey, envelope: Envelope, ticket: Ticket) {
+        self.with_router(|r| r.remote_answer(key, envelope, ticket));
+    }
+
+    /// An answer for an HTTP caller waiting here.
+    pub fn http_answer(&self, caller: CallerId, envelope: Envelope) {
+        self.with_router(|r| r.forwarded_answer(&Origin::Http(caller), envelope, now_ms()));
+    }
+
+    /// The backplane holds forwarded work: tell `confirm`.
+    pub fn confirm(&self, confirm: Confirm, id: MessageId) {
+        let mut inner = self.lock();
+        let effect = match confirm {
+            Confirm::Conn(conn) => Effect::Ack { conn, id },
+            Confirm::Caller(caller) => Effect::Answer {
+                caller,
+                outcome: Outcome::Reply {
+                    payload: ms_protocol::Payload::Inline(ms_protocol::Json::null()),
+                    headers: Headers::new(),
+                },
+            },
+        };
+        self.run(&mut inner, vec![effect]);
+    }
+
+    /// The backplane refused forwarded work: a request's caller gets
+    /// `error` as its answer (and the sender its ack); an event's sender
+    /// gets `error`.
+    pub fn refuse(&self, origin: Option<&Origin>, confirm: Option<Confirm>, id: &MessageId, error: WireError) {
+        let mut inner = self.lock();
+        let mut effects = Vec::new();
+        match (origin, confirm) {
+            (Some(origin), confirm) => {
+                if let Some(Confirm::Conn(conn)) = confirm {
+                    effects.push(Effect::Ack {
+                        conn,
+                        id: id.clone(),
+                    });
+                }
+                effects.extend(inner.router.forward_failed(origin, id, error));
+            }
+            (None, Some(Confirm::Conn(conn))) => effects.push(Effect::Send {
+                conn,
+                envelope: Envelope::error(Some(id), error),
+            }),
+            (None, Some(Confirm::Caller(caller))) => effects.push(Effect::Answer {
+                caller,
+                outcome: Outcome::Failed(error),
+            }),
+            (None, None) => {}
+        }
+        self.run(&mut inner, effects);
+    }
+
+    /// What another node said about a service.
+    pub fn learn_service(&self, name: &str, routes: &[String], topics: &[String]) {
+        self.lock()
+            .router
+            .learn_service(name, routes, topics, now_ms());
+    }
+
+    /// Free slots of `service`'s local connections.
+    pub fn free_slots(&self, service: &str) -> usize {
+        self.read(|r| r.free_slots(service))
+    }
+
+    /// Whether `service` has an instance connected here.
+    pub fn has_instances(&self, service: &str) -> bool {
+        self.read(|r| r.has_instances(service))
+    }
+
+    /// Whether instance `key` is connected here.
+    pub fn is_connected(&self, key: &InstanceKey) -> bool {
+        self.read(|r| r.is_connected(key))
+    }
+
+    /// Backplane answers held for `key`, unacked.
+    pub fn remote_answers_held(&self, key: &InstanceKey) -> usize {
+        self.read(|r| r.remote_answers_held(key))
+    }
+
+    /// Every backplane message the router holds.
+    pub fn held_tickets(&self) -> std::collections::HashSet<Ticket> {
+        self.read(Router::held_tickets)
     }
 }
 

@@ -11,6 +11,9 @@
 //! - `http_edge`: `/v1/ws` upgrade, `/v1/invoke`, `/v1/publish`, `/healthz`,
 //!   `/metrics`, Basic and bearer auth.
 //! - [`metrics`]: counters and the latency histogram in Prometheus text.
+//! - `cluster`: cluster mode (`--nats`), the I/O shell that shares work,
+//!   answers and service knowledge with other nodes through NATS
+//!   JetStream (docs/cluster.md); absent, the gateway is one process.
 //! - `auth`, `config`, `tls`, `dev_s3`: users, settings, rustls, the
 //!   embedded S3 store of `--dev`.
 //! - [`Gateway`]: starts all of it on its own thread; [`RunningGateway`] stops it.
@@ -26,6 +29,7 @@
 //! ```
 
 mod auth;
+mod cluster;
 mod config;
 mod dev_s3;
 mod error;
@@ -39,6 +43,7 @@ mod session;
 mod tls;
 
 pub use auth::{Principal, Secret, Token, User, Users};
+pub use cluster::{ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, NatsAuth};
 pub use config::{DevS3Config, GatewayConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use gateway::{Gateway, RunningGateway};
