@@ -288,7 +288,10 @@ impl Hub {
     ///
     /// # Errors
     /// `overloaded` when a subscriber's queue is full.
-    pub fn publish(&self, envelope: Envelope) -> Result<Option<oneshot::Receiver<Outcome>>, WireError> {
+    pub fn publish(
+        &self,
+        envelope: Envelope,
+    ) -> Result<Option<oneshot::Receiver<Outcome>>, WireError> {
         let mut inner = self.lock();
         if self.orders.is_none() {
             let effects = inner.router.publish_from_http(envelope, now_ms())?;
@@ -499,7 +502,13 @@ impl Hub {
     /// The backplane refused forwarded work: a request's caller gets
     /// `error` as its answer (and the sender its ack); an event's sender
     /// gets `error`.
-    pub fn refuse(&self, origin: Option<&Origin>, confirm: Option<Confirm>, id: &MessageId, error: WireError) {
+    pub fn refuse(
+        &self,
+        origin: Option<&Origin>,
+        confirm: Option<Confirm>,
+        id: &MessageId,
+        error: WireError,
+    ) {
         let mut inner = self.lock();
         let mut effects = Vec::new();
         match (origin, confirm) {

@@ -90,7 +90,12 @@ struct Cli {
     #[arg(long, env = "MS_GATEWAY_DATA_DIR")]
     data_dir: Option<PathBuf>,
     /// Cluster mode: NATS server URLs, comma-separated (docs/cluster.md).
-    #[arg(long, env = "MS_GATEWAY_NATS", value_delimiter = ',', requires = "node")]
+    #[arg(
+        long,
+        env = "MS_GATEWAY_NATS",
+        value_delimiter = ',',
+        requires = "node"
+    )]
     nats: Vec<String>,
     /// This node's name, unique in the cluster ([A-Za-z0-9_-]).
     #[arg(long, env = "MS_GATEWAY_NODE")]
@@ -166,7 +171,12 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
             return Err(ms_gateway::Error::InvalidNode(node));
         }
         let mut cluster = ClusterConfig::new(cli.nats.clone(), node);
-        cluster.auth = match (&cli.nats_creds, &cli.nats_user, &cli.nats_password, &cli.nats_token) {
+        cluster.auth = match (
+            &cli.nats_creds,
+            &cli.nats_user,
+            &cli.nats_password,
+            &cli.nats_token,
+        ) {
             (Some(path), _, _, _) => NatsAuth::CredsFile(path.clone()),
             (None, Some(user), Some(password), _) => NatsAuth::UserPassword {
                 user: user.clone(),

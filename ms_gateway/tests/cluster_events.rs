@@ -17,7 +17,14 @@ async fn events_wait_for_a_subscriber_across_a_full_restart() {
     let b = start_node(&nats, "b");
     // The subscriber says hello once (topic "news"), then leaves.
     let stats = Arc::new(EchoStats::default());
-    let first = spawn_echo(vec![a.ws_url()], "sub", "s1", 4, Duration::ZERO, stats.clone());
+    let first = spawn_echo(
+        vec![a.ws_url()],
+        "sub",
+        "s1",
+        4,
+        Duration::ZERO,
+        stats.clone(),
+    );
     tokio::time::sleep(Duration::from_millis(500)).await;
     first.abort();
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -31,7 +38,14 @@ async fn events_wait_for_a_subscriber_across_a_full_restart() {
     let a = start_node(&nats, "a");
     let b = start_node(&nats, "b");
     let stats = Arc::new(EchoStats::default());
-    let again = spawn_echo(vec![b.ws_url()], "sub", "s2", 4, Duration::ZERO, stats.clone());
+    let again = spawn_echo(
+        vec![b.ws_url()],
+        "sub",
+        "s2",
+        4,
+        Duration::ZERO,
+        stats.clone(),
+    );
     within("the five events after the restart", async {
         while stats.events.lock().unwrap().len() < 5 {
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -2,6 +2,7 @@
 //! under steady load from a service on another node: every request is
 //! answered once the instances reconnect to another node; the handlers'
 //! run count and the time to recover are reported.
+#![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
 mod common;
 
@@ -33,7 +34,11 @@ async fn node(nats: &NatsServer, name: &str) -> (Child, std::net::SocketAddr) {
         .await
         .unwrap()
         .unwrap();
-    let addr = first.strip_prefix("listening on ").unwrap().parse().unwrap();
+    let addr = first
+        .strip_prefix("listening on ")
+        .unwrap()
+        .parse()
+        .unwrap();
     (child, addr)
 }
 
@@ -57,7 +62,10 @@ async fn a_killed_node_loses_no_request() {
     // The caller lives on node Z, which stays up.
     let mut caller = open_url(&ws(z)).await;
     caller.send(&hello("caller", "c1", 4)).await;
-    assert!(matches!(caller.recv("welcome").await.body, Body::Welcome(_)));
+    assert!(matches!(
+        caller.recv("welcome").await.body,
+        Body::Welcome(_)
+    ));
     let total = 200;
     let mut sent: HashMap<ms_protocol::MessageId, usize> = HashMap::new();
     let mut answered = HashSet::new();
@@ -81,14 +89,21 @@ async fn a_killed_node_loses_no_request() {
                 killed_at = Some(Instant::now());
             }
         }
-        let wait = if next < total { Duration::from_millis(5) } else { Duration::from_secs(15) };
+        let wait = if next < total {
+            Duration::from_millis(5)
+        } else {
+            Duration::from_secs(15)
+        };
         let Ok(frame) = tokio::time::timeout(wait, caller.recv("a reply")).await else {
             continue;
         };
         if let Body::Reply(reply) = &frame.body {
             let id = frame.correlation_id().unwrap().clone();
             let n = sent[&id];
-            assert_eq!(reply.payload, Payload::Inline(Json::from_value(&serde_json::json!(n)).unwrap()));
+            assert_eq!(
+                reply.payload,
+                Payload::Inline(Json::from_value(&serde_json::json!(n)).unwrap())
+            );
             answered.insert(id);
             last_answer = Instant::now();
             caller.ack(vec![frame.id.clone()]).await;
@@ -97,7 +112,13 @@ async fn a_killed_node_loses_no_request() {
         }
     }
     let runs = stats.runs.load(Ordering::SeqCst);
-    let twice = stats.per_request.lock().unwrap().values().filter(|&&n| n > 1).count();
+    let twice = stats
+        .per_request
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|&&n| n > 1)
+        .count();
     let recovered = killed_at.map(|k| last_answer.duration_since(k));
     println!(
         "{total} requests answered in {:?}; handler runs {runs} ({twice} requests run twice); \
@@ -116,11 +137,15 @@ async fn open_url(url: &str) -> FakeService {
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     use tokio_tungstenite::tungstenite::http::HeaderValue;
     let mut request = url.into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Authorization", HeaderValue::from_str(&basic(USER)).unwrap());
-    let (ws, _) = within("the websocket handshake", tokio_tungstenite::connect_async(request))
-        .await
-        .unwrap();
+    request.headers_mut().insert(
+        "Authorization",
+        HeaderValue::from_str(&basic(USER)).unwrap(),
+    );
+    let (ws, _) = within(
+        "the websocket handshake",
+        tokio_tungstenite::connect_async(request),
+    )
+    .await
+    .unwrap();
     FakeService { ws }
 }

@@ -47,10 +47,15 @@ async fn work_crosses_nodes_and_flow_control_holds_per_connection() {
     }
     let mut answered = std::collections::HashSet::new();
     while answered.len() < ids.len() {
-        let frame = caller.recv("a reply for the service caller on node C").await;
+        let frame = caller
+            .recv("a reply for the service caller on node C")
+            .await;
         if let Body::Reply(_) = &frame.body {
             let id = frame.correlation_id().unwrap().clone();
-            assert!(ids.contains(&id), "a reply to an unknown request: {frame:?}");
+            assert!(
+                ids.contains(&id),
+                "a reply to an unknown request: {frame:?}"
+            );
             answered.insert(id);
             caller.ack(vec![frame.id.clone()]).await;
         } else {
@@ -69,8 +74,14 @@ async fn work_crosses_nodes_and_flow_control_holds_per_connection() {
         stats.max_held.load(Ordering::SeqCst)
     );
     assert_eq!(stats.runs.load(Ordering::SeqCst), 60);
-    assert!(per_instance.get("on-a").copied().unwrap_or(0) > 0, "{per_instance:?}");
-    assert!(per_instance.get("on-c").copied().unwrap_or(0) > 0, "{per_instance:?}");
+    assert!(
+        per_instance.get("on-a").copied().unwrap_or(0) > 0,
+        "{per_instance:?}"
+    );
+    assert!(
+        per_instance.get("on-c").copied().unwrap_or(0) > 0,
+        "{per_instance:?}"
+    );
     assert!(stats.max_held.load(Ordering::SeqCst) <= 2);
     assert_eq!(get(b.addr(), "/readyz").await.status, 200);
     on_a.abort();

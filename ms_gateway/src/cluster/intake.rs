@@ -31,7 +31,12 @@ const RETRY: Duration = Duration::from_millis(500);
 impl Shell {
     /// An instance connected here: start taking its service's work and
     /// its answers (unless already running), and announce what it serves.
-    pub fn instance_up(self: &Arc<Self>, key: InstanceKey, routes: Vec<String>, topics: Vec<String>) {
+    pub fn instance_up(
+        self: &Arc<Self>,
+        key: InstanceKey,
+        routes: Vec<String>,
+        topics: Vec<String>,
+    ) {
         let service = key.service.clone();
         match lock(&self.work_loops).entry(service.clone()) {
             Entry::Occupied(mut e) if e.get().is_finished() => {
@@ -89,7 +94,10 @@ impl Shell {
             if !self.hub.has_instances(&service) {
                 return;
             }
-            match self.consumer(WORK_STREAM, durable.clone(), config.clone()).await {
+            match self
+                .consumer(WORK_STREAM, durable.clone(), config.clone())
+                .await
+            {
                 Ok(consumer) => break consumer,
                 Err(reason) => {
                     slog::warn!(self.log, "cannot open a work consumer";
@@ -178,7 +186,10 @@ impl Shell {
             if !self.hub.is_connected(&key) {
                 return;
             }
-            match self.consumer(ANSWER_STREAM, durable.clone(), config.clone()).await {
+            match self
+                .consumer(ANSWER_STREAM, durable.clone(), config.clone())
+                .await
+            {
                 Ok(consumer) => break consumer,
                 Err(reason) => {
                     slog::warn!(self.log, "cannot open an answer consumer";

@@ -90,7 +90,10 @@ pub fn service_of_key(key: &str) -> Option<String> {
         Some(hex) => {
             let bytes: Option<Vec<u8>> = (0..hex.len())
                 .step_by(2)
-                .map(|i| hex.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .map(|i| {
+                    hex.get(i..i + 2)
+                        .and_then(|h| u8::from_str_radix(h, 16).ok())
+                })
                 .collect();
             String::from_utf8(bytes?).ok()
         }
@@ -172,9 +175,15 @@ mod tests {
         assert_eq!(token("echo"), "echo");
         assert_eq!(token("a.b"), "=612e62");
         assert_eq!(work_subject("a.b"), "ms.work.=612e62");
-        assert_eq!(service_of_key(&service_key("a.b", "n1")), Some("a.b".to_owned()));
+        assert_eq!(
+            service_of_key(&service_key("a.b", "n1")),
+            Some("a.b".to_owned())
+        );
         assert_eq!(service_key("echo", "n1"), "ms.services.echo.n1");
-        assert_eq!(service_of_key(&service_key("echo", "n1")), Some("echo".to_owned()));
+        assert_eq!(
+            service_of_key(&service_key("echo", "n1")),
+            Some("echo".to_owned())
+        );
     }
 
     #[test]

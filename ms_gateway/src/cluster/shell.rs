@@ -32,6 +32,9 @@ pub(super) struct Held {
     pub orphan_rounds: u8,
 }
 
+/// What the local instances of a service serve: routes and topics.
+pub(super) type Served = (BTreeSet<String>, BTreeSet<String>);
+
 /// The shell: see the module documentation of `cluster`.
 pub(super) struct Shell {
     pub config: ClusterConfig,
@@ -47,7 +50,7 @@ pub(super) struct Shell {
     /// Answer intake per local instance.
     pub answer_loops: Mutex<HashMap<InstanceKey, actix_rt::task::JoinHandle<()>>>,
     /// What local instances serve, per service (announced to the others).
-    pub announced: Mutex<HashMap<String, (BTreeSet<String>, BTreeSet<String>)>>,
+    pub announced: Mutex<HashMap<String, Served>>,
 }
 
 /// Locks a mutex of the shell; a panic elsewhere does not stop the node.
@@ -64,9 +67,7 @@ impl Shell {
         hub: Arc<Hub>,
         service_ttl: Duration,
     ) -> Self {
-        let log = hub
-            .logger()
-            .new(slog::o!("node" => config.node.clone()));
+        let log = hub.logger().new(slog::o!("node" => config.node.clone()));
         Self {
             config,
             client: backplane.client,
@@ -121,7 +122,11 @@ impl Shell {
                         actix_rt::spawn(self.clone().settle(held.reply, kind));
                     }
                 }
-                Order::InstanceUp { key, routes, topics } => {
+                Order::InstanceUp {
+                    key,
+                    routes,
+                    topics,
+                } => {
                     self.instance_up(key, routes, topics);
                 }
             }

@@ -5,7 +5,7 @@ use ms_protocol::{Body, Envelope, ErrorCode, Event, WireError};
 
 use super::job::{Job, JobKind, JobState, weight};
 use super::service::Service;
-use super::{ConnId, Confirm, Effect, Forward, Origin, Router};
+use super::{Confirm, ConnId, Effect, Forward, Origin, Router};
 
 impl Router {
     /// Queues a request, or answers `origin` with why not. In cluster
@@ -245,7 +245,7 @@ impl Router {
                     deliveries: 0,
                     state: JobState::Queued,
                     weight: job_weight,
-                remote: None,
+                    remote: None,
                 },
             );
             if let Some(service) = self.services.get_mut(&target) {

@@ -379,7 +379,8 @@ impl Router {
         now: u64,
     ) -> Result<Vec<Effect>, WireError> {
         let mut effects = Vec::new();
-        let later = self.accept_event(envelope, now, Some(Confirm::Caller(caller)), &mut effects)?;
+        let later =
+            self.accept_event(envelope, now, Some(Confirm::Caller(caller)), &mut effects)?;
         if !later {
             effects.push(Effect::Answer {
                 caller,

@@ -9,9 +9,7 @@ use ms_protocol::{Body, Envelope, ErrorCode, Json, MessageId, Payload, WireError
 
 use super::job::{Job, JobKind, JobState, weight};
 use super::service::Service;
-use super::{
-    Confirm, ConnId, Effect, Forward, InstanceKey, JobId, Origin, RemoteDone, Router,
-};
+use super::{Confirm, ConnId, Effect, Forward, InstanceKey, JobId, Origin, RemoteDone, Router};
 
 /// One backplane message this node holds, named by the I/O layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -109,7 +107,12 @@ impl Router {
     }
 
     /// The backplane refused a forwarded request: its caller gets `error`.
-    pub fn forward_failed(&mut self, origin: &Origin, id: &MessageId, error: WireError) -> Vec<Effect> {
+    pub fn forward_failed(
+        &mut self,
+        origin: &Origin,
+        id: &MessageId,
+        error: WireError,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         if let Some(job_id) = self.forwarded(origin, id) {
             self.fail(job_id, error, &mut effects);
@@ -151,7 +154,12 @@ impl Router {
     /// it is sent to the instance and kept until the instance acks it
     /// (then [`RemoteDone::Settled`]); the record of the request, if this
     /// node forwarded it, is done.
-    pub fn remote_answer(&mut self, key: &InstanceKey, envelope: Envelope, ticket: Ticket) -> Vec<Effect> {
+    pub fn remote_answer(
+        &mut self,
+        key: &InstanceKey,
+        envelope: Envelope,
+        ticket: Ticket,
+    ) -> Vec<Effect> {
         let mut effects = Vec::new();
         if let Some(id) = envelope.correlation_id().cloned()
             && let Some(job_id) = self.forwarded(&Origin::Service(key.clone()), &id)
@@ -207,7 +215,8 @@ impl Router {
             match origin {
                 Some(origin) => {
                     self.counters.timeouts += 1;
-                    let error = WireError::new(ErrorCode::Timeout, "the deadline passed before a reply");
+                    let error =
+                        WireError::new(ErrorCode::Timeout, "the deadline passed before a reply");
                     self.answer(&origin, &envelope, Err(error), &mut effects);
                 }
                 None => effects.push(Effect::RemoteDone {
@@ -222,9 +231,10 @@ impl Router {
             JobKind::Event => None,
         };
         let serves = self.services.get(target).is_some_and(|s| {
-            s.conns.iter().filter_map(|c| self.conns.get(c)).any(|c| {
-                route.is_none_or(|r| c.routes.contains(r))
-            })
+            s.conns
+                .iter()
+                .filter_map(|c| self.conns.get(c))
+                .any(|c| route.is_none_or(|r| c.routes.contains(r)))
         });
         if !serves {
             effects.push(Effect::RemoteDone {
@@ -285,7 +295,9 @@ impl Router {
 
     /// Whether `service` has an instance connected here.
     pub fn has_instances(&self, service: &str) -> bool {
-        self.services.get(service).is_some_and(|s| !s.conns.is_empty())
+        self.services
+            .get(service)
+            .is_some_and(|s| !s.conns.is_empty())
     }
 
     /// Whether instance `key` is connected here.

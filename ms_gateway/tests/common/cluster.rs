@@ -83,7 +83,10 @@ fn read_ports(dir: &Path, pid: u32) -> (String, String) {
             let monitor = json["monitoring"][0].as_str().unwrap().to_owned();
             return (url, monitor);
         }
-        assert!(Instant::now() < deadline, "timed out waiting for the nats-server ports file");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for the nats-server ports file"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -104,7 +107,10 @@ fn wait_healthy(monitor: &str) {
                 return;
             }
         }
-        assert!(Instant::now() < deadline, "timed out waiting for nats-server healthz");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for nats-server healthz"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -159,11 +165,15 @@ pub fn spawn_echo(
             let Ok(mut request) = url.as_str().into_client_request() else {
                 return;
             };
-            request
-                .headers_mut()
-                .insert("Authorization", HeaderValue::from_str(&basic(USER)).unwrap());
-            let Ok(Ok((ws, _))) =
-                tokio::time::timeout(Duration::from_secs(2), tokio_tungstenite::connect_async(request)).await
+            request.headers_mut().insert(
+                "Authorization",
+                HeaderValue::from_str(&basic(USER)).unwrap(),
+            );
+            let Ok(Ok((ws, _))) = tokio::time::timeout(
+                Duration::from_secs(2),
+                tokio_tungstenite::connect_async(request),
+            )
+            .await
             else {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
