@@ -57,6 +57,9 @@ pub struct GatewayConfig {
     pub workers: usize,
     /// The embedded S3 store of `--dev`.
     pub dev_s3: Option<DevS3Config>,
+    /// Cluster mode: the node shares its work with other nodes through
+    /// NATS JetStream; `None` (the default) is a single node.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
     /// Where logs go; discarded by default.
     pub logger: slog::Logger,
 }
@@ -82,6 +85,7 @@ impl GatewayConfig {
             body_timeout_ms: 30_000,
             workers: 2,
             dev_s3: None,
+            cluster: None,
             logger: slog::Logger::root(slog::Discard, slog::o!()),
         }
     }

@@ -61,6 +61,17 @@ pub enum Error {
     /// The embedded S3 store could not start.
     #[error("embedded S3 store failed: {0}")]
     S3(String),
+    /// `--node` is missing or not 1..=64 bytes of `[A-Za-z0-9_-]`.
+    #[error("invalid node name {0:?}: --nats needs --node NAME, 1 to 64 bytes of [A-Za-z0-9_-]")]
+    InvalidNode(String),
+    /// Cluster mode: NATS could not be reached, or refused a stream or bucket.
+    #[error("{what}: {reason}")]
+    Backplane {
+        /// What the node was doing.
+        what: &'static str,
+        /// The NATS client's account of it (never the credentials).
+        reason: String,
+    },
 }
 
 /// `Result` with this crate's [`Error`].

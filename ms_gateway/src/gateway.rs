@@ -168,6 +168,13 @@ async fn serve(
         },
         None => None,
     };
+    let (orders_tx, orders_rx) = match &config.cluster {
+        Some(_) => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            (Some(tx), Some(rx))
+        }
+        None => (None, None),
+    };
     let hub = Arc::new(Hub::new(
         RouterLimits {
             queue_limit: config.queue_limit,
@@ -186,7 +193,28 @@ async fn serve(
             .max_outbound_bytes
             .saturating_add(config.max_frame_bytes),
         log.clone(),
+        orders_tx,
     ));
+    let cluster = match (config.cluster.clone(), orders_rx) {
+        (Some(cluster), Some(orders)) => {
+            match crate::cluster::Cluster::start(
+                cluster,
+                hub.clone(),
+                orders,
+                Duration::from_millis(config.service_ttl_ms),
+                Duration::from_millis(config.max_deadline_ms),
+            )
+            .await
+            {
+                Ok(cluster) => Some(cluster),
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        _ => None,
+    };
     let state = web::Data::new(EdgeState {
         hub: hub.clone(),
         users: config.users.clone(),
@@ -245,6 +273,9 @@ async fn serve(
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     hub.close_all();
+    if let Some(cluster) = cluster {
+        cluster.stop().await;
+    }
     tokio::time::sleep(Duration::from_millis(50)).await;
     handle.stop(true).await;
     let _ = server_task.await;

@@ -297,7 +297,20 @@ async fn publish(
     headers.set_trace_id(trace_id.clone());
     let event = Envelope::event(topic, Payload::Inline(payload)).with_headers(headers);
     let id = event.id.to_string();
-    match state.hub.publish(event) {
+    let stored = match state.hub.publish(event) {
+        Ok(None) => Ok(()),
+        // Cluster mode: 202 once the backplane holds every copy.
+        Ok(Some(confirmed)) => match confirmed.await {
+            Ok(Outcome::Reply { .. }) => Ok(()),
+            Ok(Outcome::Failed(error)) => Err(error),
+            Err(_) => Err(WireError::new(
+                ErrorCode::Overloaded,
+                "the gateway is shutting down",
+            )),
+        },
+        Err(error) => Err(error),
+    };
+    match stored {
         Ok(()) => HttpResponse::Accepted()
             .insert_header(("X-Trace-Id", trace_id.as_str()))
             .json(serde_json::json!({ "id": id })),
@@ -316,10 +329,13 @@ async fn healthz(state: web::Data<EdgeState>) -> HttpResponse {
 }
 
 /// Readiness, without credentials: 200 when the gateway can route. A
-/// single node routes whenever it runs; 503 once it is shutting down.
+/// single node routes whenever it runs; a cluster node while its NATS
+/// connection is up; 503 once it is shutting down.
 async fn readyz(state: web::Data<EdgeState>) -> HttpResponse {
     if state.hub.is_draining() {
         HttpResponse::ServiceUnavailable().body("shutting down\n")
+    } else if !state.hub.is_backplane_up() {
+        HttpResponse::ServiceUnavailable().body("backplane unreachable\n")
     } else {
         HttpResponse::Ok().body("ready\n")
     }

@@ -18,7 +18,10 @@ use ms_protocol::{Envelope, Headers, Hello, MessageId, Request, WireError, encod
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::metrics::SessionStats;
-use crate::router::{CallerId, ConnId, Effect, Outcome, Router, RouterLimits};
+use crate::router::{
+    CallerId, ConnId, Effect, Forward, InstanceKey, Outcome, RemoteDone, Router, RouterLimits,
+    Ticket,
+};
 
 /// Close code for a session whose peer does not read what it is sent.
 pub const CLOSE_SLOW_PEER: u16 = 1008;
@@ -56,6 +59,37 @@ pub struct SessionPort {
     pub close: watch::Receiver<Option<CloseOrder>>,
 }
 
+/// What the hub asks of the cluster shell (cluster mode only), in order.
+#[derive(Debug)]
+pub enum Order {
+    /// Publish accepted work to the backplane.
+    Forward(Forward),
+    /// Send a request's answer back to its origin, then settle its message.
+    RemoteAnswer {
+        /// The backplane message.
+        ticket: Ticket,
+        /// The answer.
+        envelope: Envelope,
+    },
+    /// Settle or give back a backplane message.
+    RemoteDone {
+        /// The backplane message.
+        ticket: Ticket,
+        /// How.
+        done: RemoteDone,
+    },
+    /// An instance connected here: take work and answers for it, and tell
+    /// the other nodes what it serves.
+    InstanceUp {
+        /// Who.
+        key: InstanceKey,
+        /// Its routes.
+        routes: Vec<String>,
+        /// Its topics.
+        topics: Vec<String>,
+    },
+}
+
 /// The gateway's shared state. See the module documentation.
 #[derive(Debug)]
 pub struct Hub {
@@ -67,6 +101,12 @@ pub struct Hub {
     draining: AtomicBool,
     max_outbound_bytes: u64,
     logger: slog::Logger,
+    /// Cluster mode: where backplane work goes (`None`: single node).
+    orders: Option<mpsc::UnboundedSender<Order>>,
+    /// Cluster mode: whether the NATS connection is up (`/readyz`).
+    backplane_up: AtomicBool,
+    /// Woken when local connections may have free slots again.
+    slots: tokio::sync::Notify,
 }
 
 #[derive(Debug)]
@@ -83,6 +123,9 @@ struct Inner {
     callers: HashMap<CallerId, oneshot::Sender<Outcome>>,
 }
 
+#[path = "hub_cluster.rs"]
+mod cluster_port;
+
 /// Milliseconds since the Unix epoch, the router's clock.
 pub fn now_ms() -> u64 {
     SystemTime::now()
@@ -92,11 +135,21 @@ pub fn now_ms() -> u64 {
 
 impl Hub {
     /// A hub with an empty router; each session may have at most
-    /// `max_outbound_bytes` queued for its socket.
-    pub fn new(limits: RouterLimits, max_outbound_bytes: u64, logger: slog::Logger) -> Self {
+    /// `max_outbound_bytes` queued for its socket. With `orders`, the hub
+    /// is a cluster node: accepted work leaves through that channel.
+    pub fn new(
+        limits: RouterLimits,
+        max_outbound_bytes: u64,
+        logger: slog::Logger,
+        orders: Option<mpsc::UnboundedSender<Order>>,
+    ) -> Self {
+        let mut router = Router::new(limits);
+        if orders.is_some() {
+            router.forward_to_backplane();
+        }
         Self {
             inner: Mutex::new(Inner {
-                router: Router::new(limits),
+                router,
                 outboxes: HashMap::new(),
                 callers: HashMap::new(),
             }),
@@ -107,6 +160,9 @@ impl Hub {
             draining: AtomicBool::new(false),
             max_outbound_bytes,
             logger,
+            orders,
+            backplane_up: AtomicBool::new(true),
+            slots: tokio::sync::Notify::new(),
         }
     }
 
@@ -170,6 +226,16 @@ impl Hub {
         );
         let effects = inner.router.connect(conn, hello, now_ms());
         self.run(&mut inner, effects);
+        if let Some(orders) = &self.orders {
+            let _ = orders.send(Order::InstanceUp {
+                key: InstanceKey {
+                    service: hello.service.clone(),
+                    instance: hello.instance.clone(),
+                },
+                routes: hello.routes.clone(),
+                topics: hello.topics.clone(),
+            });
+        }
         SessionPort {
             inbox,
             pending,
@@ -183,6 +249,7 @@ impl Hub {
         inner.outboxes.remove(&conn);
         let effects = inner.router.disconnect(conn, now_ms());
         self.run(&mut inner, effects);
+        self.slots.notify_waiters();
     }
 
     /// A decoded frame from a session.
@@ -219,15 +286,34 @@ impl Hub {
         }
     }
 
-    /// An HTTP publish.
+    /// An HTTP publish. In cluster mode the returned channel answers once
+    /// the backplane holds every copy (or why not).
     ///
     /// # Errors
     /// `overloaded` when a subscriber's queue is full.
-    pub fn publish(&self, envelope: Envelope) -> Result<(), WireError> {
+    pub fn publish(
+        &self,
+        envelope: Envelope,
+    ) -> Result<Option<oneshot::Receiver<Outcome>>, WireError> {
         let mut inner = self.lock();
-        let effects = inner.router.publish_from_http(envelope, now_ms())?;
-        self.run(&mut inner, effects);
-        Ok(())
+        if self.orders.is_none() {
+            let effects = inner.router.publish_from_http(envelope, now_ms())?;
+            self.run(&mut inner, effects);
+            return Ok(None);
+        }
+        let (tx, rx) = oneshot::channel();
+        let caller = self.next_id();
+        inner.callers.insert(caller, tx);
+        match inner.router.publish_confirmed(envelope, caller, now_ms()) {
+            Ok(effects) => {
+                self.run(&mut inner, effects);
+                Ok(Some(rx))
+            }
+            Err(error) => {
+                inner.callers.remove(&caller);
+                Err(error)
+            }
+        }
     }
 
     /// Answers what passed its deadline.
@@ -277,6 +363,18 @@ impl Hub {
         crate::metrics::render(inner.router.counters(), &inner.router.gauges(), &io)
     }
 
+    /// Runs a router operation and its effects under the lock.
+    fn with_router(&self, operation: impl FnOnce(&mut Router) -> Vec<Effect>) {
+        let mut inner = self.lock();
+        let effects = operation(&mut inner.router);
+        self.run(&mut inner, effects);
+    }
+
+    /// Reads the router under the lock.
+    fn read<T>(&self, read: impl FnOnce(&Router) -> T) -> T {
+        read(&self.lock().router)
+    }
+
     fn run(&self, inner: &mut Inner, effects: Vec<Effect>) {
         let mut effects = std::collections::VecDeque::from(effects);
         while let Some(effect) = effects.pop_front() {
@@ -304,6 +402,15 @@ impl Hub {
                     if let Some(outbox) = inner.outboxes.remove(&conn) {
                         let _ = outbox.close.send(Some(CloseOrder { code, reason }));
                     }
+                }
+                Effect::Forward(forward) => self.order(Order::Forward(forward)),
+                Effect::RemoteAnswer { ticket, envelope } => {
+                    self.order(Order::RemoteAnswer { ticket, envelope });
+                    self.slots.notify_waiters();
+                }
+                Effect::RemoteDone { ticket, done } => {
+                    self.order(Order::RemoteDone { ticket, done });
+                    self.slots.notify_waiters();
                 }
                 Effect::EventDropped { service, topic, id } => {
                     slog::warn!(self.logger, "subscriber queue full, its copy of an event is dropped";

@@ -11,6 +11,9 @@
 //! - `http_edge`: `/v1/ws` upgrade, `/v1/invoke`, `/v1/publish`, `/healthz`,
 //!   `/metrics`, Basic and bearer auth.
 //! - [`metrics`]: counters and the latency histogram in Prometheus text.
+//! - `cluster`: cluster mode (`--nats`), the I/O shell that shares work,
+//!   answers and service knowledge with other nodes through NATS
+//!   JetStream (docs/cluster.md); absent, the gateway is one process.
 //! - `auth`: users and tokens (clear, SHA-256, argon2id or bcrypt
 //!   passwords), the check of `Authorization`, and what each [`Principal`]
 //!   may register, call, publish and subscribe to ([`Acl`]).
@@ -28,6 +31,7 @@
 //! ```
 
 mod auth;
+mod cluster;
 mod config;
 mod dev_s3;
 mod error;
@@ -41,6 +45,7 @@ mod session;
 mod tls;
 
 pub use auth::{Acl, Principal, Secret, Token, User, Users, hash_password};
+pub use cluster::{ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, NatsAuth};
 pub use config::{DevS3Config, GatewayConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use gateway::{Gateway, RunningGateway};

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ms_gateway::{DevS3Config, Gateway, GatewayConfig, Secret, TlsFiles, Token, User};
+use ms_gateway::{
+    ClusterConfig, DevS3Config, Gateway, GatewayConfig, NatsAuth, Secret, TlsFiles, Token, User,
+};
 use slog::Drain as _;
 
 /// The reference communication gateway for ms_runtime services.
@@ -92,6 +94,38 @@ struct Cli {
     /// Folder of the dev S3 store (default: ms-gateway-s3 under the system temp dir).
     #[arg(long, env = "MS_GATEWAY_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// Cluster mode: NATS server URLs, comma-separated (docs/cluster.md).
+    #[arg(
+        long,
+        env = "MS_GATEWAY_NATS",
+        value_delimiter = ',',
+        requires = "node"
+    )]
+    nats: Vec<String>,
+    /// This node's name, unique in the cluster ([A-Za-z0-9_-]).
+    #[arg(long, env = "MS_GATEWAY_NODE")]
+    node: Option<String>,
+    /// NATS credentials file (.creds).
+    #[arg(long, env = "MS_GATEWAY_NATS_CREDS")]
+    nats_creds: Option<PathBuf>,
+    /// NATS user (with --nats-password).
+    #[arg(long, env = "MS_GATEWAY_NATS_USER", requires = "nats_password")]
+    nats_user: Option<String>,
+    /// NATS password.
+    #[arg(long, env = "MS_GATEWAY_NATS_PASSWORD", hide_env_values = true)]
+    nats_password: Option<String>,
+    /// NATS token.
+    #[arg(long, env = "MS_GATEWAY_NATS_TOKEN", hide_env_values = true)]
+    nats_token: Option<String>,
+    /// PEM CA file that signed the NATS servers' certificates (TLS required then).
+    #[arg(long, env = "MS_GATEWAY_NATS_TLS_CA")]
+    nats_tls_ca: Option<PathBuf>,
+    /// Replicas of the cluster's streams (3 on a 3-server NATS cluster).
+    #[arg(long, env = "MS_GATEWAY_NATS_REPLICAS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=5))]
+    nats_replicas: u64,
+    /// How long work taken by a silent node waits before another node gets it, in ms.
+    #[arg(long, env = "MS_GATEWAY_NATS_ACK_WAIT_MS", default_value_t = ms_gateway::DEFAULT_ACK_WAIT_MS, value_parser = clap::value_parser!(u64).range(300..))]
+    nats_ack_wait_ms: u64,
 }
 
 /// What the binary can do besides serving.
@@ -147,6 +181,35 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
     config.body_timeout_ms = cli.body_timeout_ms;
     config.shutdown_grace_ms = cli.shutdown_grace_ms;
     config.workers = cli.workers;
+    if !cli.nats.is_empty() {
+        let node = cli.node.clone().unwrap_or_default();
+        let valid = (1..=64).contains(&node.len())
+            && node
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'));
+        if !valid {
+            return Err(ms_gateway::Error::InvalidNode(node));
+        }
+        let mut cluster = ClusterConfig::new(cli.nats.clone(), node);
+        cluster.auth = match (
+            &cli.nats_creds,
+            &cli.nats_user,
+            &cli.nats_password,
+            &cli.nats_token,
+        ) {
+            (Some(path), _, _, _) => NatsAuth::CredsFile(path.clone()),
+            (None, Some(user), Some(password), _) => NatsAuth::UserPassword {
+                user: user.clone(),
+                password: Secret::new(password.as_str()),
+            },
+            (None, _, _, Some(token)) => NatsAuth::Token(Secret::new(token.as_str())),
+            _ => NatsAuth::None,
+        };
+        cluster.tls_ca = cli.nats_tls_ca.clone();
+        cluster.replicas = usize::try_from(cli.nats_replicas).unwrap_or(1);
+        cluster.ack_wait_ms = cli.nats_ack_wait_ms;
+        config.cluster = Some(cluster);
+    }
     if dev_user {
         config
             .users

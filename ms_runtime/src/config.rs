@@ -426,6 +426,10 @@ impl Default for Tuning {
 pub struct Config {
     /// The gateway's websocket URL (`ws://` or `wss://`).
     pub gateway_url: Url,
+    /// Further gateway nodes of a cluster: `MS_GATEWAY_URL` may list several
+    /// URLs separated by commas; the first is [`Config::gateway_url`], these
+    /// are the rest. Each connection attempt takes the next URL in turn.
+    pub gateway_fallback_urls: Vec<Url>,
     /// Basic auth credentials; `None` connects without an `Authorization` header.
     pub credentials: Option<Credentials>,
     /// Service name announced in `hello`; `None` lets the handler name it.
@@ -467,6 +471,14 @@ impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Config")
             .field("gateway_url", &RedactedUrl(&self.gateway_url))
+            .field(
+                "gateway_fallback_urls",
+                &self
+                    .gateway_fallback_urls
+                    .iter()
+                    .map(RedactedUrl)
+                    .collect::<Vec<_>>(),
+            )
             .field("credentials", &self.credentials)
             .field("service_name", &self.service_name)
             .field("instance_id", &self.instance_id)
@@ -870,8 +882,10 @@ impl Layers {
                 })
             }
         };
+        let (gateway_url, gateway_fallback_urls) = self.gateway_urls()?;
         Ok(Config {
-            gateway_url: self.gateway_url()?,
+            gateway_url,
+            gateway_fallback_urls,
             credentials,
             service_name: self.name(&SERVICE_NAME)?,
             instance_id: match self.name(&INSTANCE_ID)? {
@@ -969,8 +983,28 @@ impl Layers {
         })
     }
 
-    /// `MS_GATEWAY_URL`, or the seed's `MS_GATEWAY_HOST` + `MS_GATEWAY_TLS`;
-    /// the layer with the highest precedence that names either decides.
+    /// The first gateway URL and the other nodes': `MS_GATEWAY_URL` may list
+    /// several, separated by commas.
+    fn gateway_urls(&self) -> Result<(Url, Vec<Url>), ConfigError> {
+        let first = self.gateway_url()?;
+        let list = self
+            .top_layer_of(&[&GATEWAY_URL, &GATEWAY_HOST])
+            .and_then(|top| self.0.get(top))
+            .and_then(|(_, values)| values.get(GATEWAY_URL.var));
+        let Some(list) = list else {
+            return Ok((first, Vec::new()));
+        };
+        let rest = list
+            .split(',')
+            .skip(1)
+            .map(|url| self.parse_gateway_url(url))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((first, rest))
+    }
+
+    /// `MS_GATEWAY_URL` (its first URL), or the seed's `MS_GATEWAY_HOST` +
+    /// `MS_GATEWAY_TLS`; the layer with the highest precedence that names
+    /// either decides.
     fn gateway_url(&self) -> Result<Url, ConfigError> {
         let Some(top) = self.top_layer_of(&[&GATEWAY_URL, &GATEWAY_HOST]) else {
             if self.get(&GATEWAY_TLS).is_some() {
@@ -998,7 +1032,7 @@ impl Layers {
                         advice: "with a URL, its scheme (ws:// or wss://) says whether TLS is used",
                     });
                 }
-                self.parse_gateway_url(url)
+                self.parse_gateway_url(url.split(',').next().unwrap_or_default())
             }
             (None, Some(host)) => {
                 let tls = match self.get(&GATEWAY_TLS) {

@@ -498,3 +498,20 @@ fn credentials_in_urls_are_never_echoed() {
     assert!(!shown.contains("pa55word-value"), "{shown}");
     assert!(shown.contains("ws://***@gw/v1/ws"), "{shown}");
 }
+
+#[test]
+fn several_gateway_urls_are_a_cluster_tried_in_turn() {
+    let c = vars(&[("MS_GATEWAY_URL", "ws://a:1/v1/ws, ws://b:2 ,wss://c:3/x")]).unwrap();
+    assert_eq!(c.gateway_url.as_str(), "ws://a:1/v1/ws");
+    let rest: Vec<&str> = c.gateway_fallback_urls.iter().map(Url::as_str).collect();
+    assert_eq!(rest, ["ws://b:2/v1/ws", "wss://c:3/x"]);
+    assert!(vars(&[]).unwrap().gateway_fallback_urls.is_empty());
+    // every one is checked, credentials included
+    let err = vars(&[("MS_GATEWAY_URL", "ws://a:1,ws://u:s3cret@b:2")]).unwrap_err();
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+    assert_eq!(invalid_var(err), "MS_GATEWAY_URL");
+    assert_eq!(
+        invalid_var(vars(&[("MS_GATEWAY_URL", "ws://a:1,http://b")]).unwrap_err()),
+        "MS_GATEWAY_URL"
+    );
+}

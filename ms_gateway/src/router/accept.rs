@@ -5,15 +5,19 @@ use ms_protocol::{Body, Envelope, ErrorCode, Event, WireError};
 
 use super::job::{Job, JobKind, JobState, weight};
 use super::service::Service;
-use super::{Effect, Origin, Router};
+use super::{Confirm, ConnId, Effect, Forward, Origin, Router};
 
 impl Router {
-    /// Queues a request, or answers `origin` with why not.
+    /// Queues a request, or answers `origin` with why not. In cluster
+    /// mode it is forwarded instead, and `confirm` (the sender's
+    /// connection) is acknowledged once the backplane holds it, or at once
+    /// when it is refused.
     pub(super) fn accept_request(
         &mut self,
         origin: Origin,
         mut envelope: Envelope,
         now: u64,
+        confirm: Option<ConnId>,
         effects: &mut Vec<Effect>,
     ) {
         let Body::Request(request) = &envelope.body else {
@@ -25,6 +29,12 @@ impl Router {
         if let Err(error) = self.admit(&to, &route, job_weight, envelope.headers.deadline_ms(), now)
         {
             self.counters.count_error(&error.code);
+            if let Some(conn) = confirm {
+                effects.push(Effect::Ack {
+                    conn,
+                    id: envelope.id.clone(),
+                });
+            }
             self.answer(&origin, &envelope, Err(error), effects);
             return;
         }
@@ -36,6 +46,10 @@ impl Router {
                 deadline
             }
         };
+        if self.forwarding {
+            self.forward_request(origin, envelope, deadline, now, confirm, effects);
+            return;
+        }
         let job_id = self.new_job_id();
         self.live_requests
             .entry(envelope.id.clone())
@@ -54,6 +68,7 @@ impl Router {
                 deliveries: 0,
                 state: JobState::Queued,
                 weight: job_weight,
+                remote: None,
             },
         );
         self.counters.requests_accepted += 1;
@@ -147,14 +162,17 @@ impl Router {
     ///
     /// A subscriber whose queue is full loses its copy (counted and
     /// reported with [`Effect::EventDropped`]); the others still get theirs.
+    /// In cluster mode the copies are forwarded instead, and `Ok(true)`
+    /// says `confirm` is told once the backplane holds them.
     pub(super) fn accept_event(
         &mut self,
         envelope: Envelope,
         now: u64,
+        confirm: Option<Confirm>,
         effects: &mut Vec<Effect>,
-    ) -> Result<(), WireError> {
+    ) -> Result<bool, WireError> {
         let Body::Event(Event { topic, .. }) = &envelope.body else {
-            return Ok(());
+            return Ok(false);
         };
         let topic = topic.clone();
         if self.draining {
@@ -174,6 +192,27 @@ impl Router {
         targets.sort();
         let job_weight = weight(&envelope);
         let copies = u64::try_from(targets.len()).unwrap_or(u64::MAX);
+        if self.forwarding {
+            self.counters.events_accepted += 1;
+            if targets.is_empty() {
+                return Ok(false);
+            }
+            let sender = match confirm {
+                Some(Confirm::Conn(conn)) => self
+                    .conns
+                    .get(&conn)
+                    .map(|c| format!("{}/{}", c.key.service, c.key.instance)),
+                _ => None,
+            };
+            effects.push(Effect::Forward(Forward {
+                envelope,
+                sender: sender.unwrap_or_else(|| "http".to_owned()),
+                targets,
+                origin: None,
+                confirm,
+            }));
+            return Ok(true);
+        }
         self.check_room(job_weight.saturating_mul(copies))?;
         self.counters.events_accepted += 1;
         for target in targets {
@@ -206,6 +245,7 @@ impl Router {
                     deliveries: 0,
                     state: JobState::Queued,
                     weight: job_weight,
+                    remote: None,
                 },
             );
             if let Some(service) = self.services.get_mut(&target) {
@@ -213,6 +253,6 @@ impl Router {
             }
             self.pump(&target, effects);
         }
-        Ok(())
+        Ok(false)
     }
 }

@@ -4,7 +4,7 @@
 use ms_protocol::MessageId;
 
 use super::job::{JobKind, JobState};
-use super::{ConnId, Effect, InstanceKey, Router};
+use super::{ConnId, Effect, InstanceKey, RemoteDone, Router};
 
 impl Router {
     /// Delivers queued work of `service_name` while some connection has
@@ -72,16 +72,28 @@ impl Router {
                 matches!(self.jobs.get(job_id).map(|j| &j.kind), Some(JobKind::Event))
             });
         if let Some(job_id) = event_job {
+            if let Some(ticket) = self.jobs.get(&job_id).and_then(|j| j.remote) {
+                effects.push(Effect::RemoteDone {
+                    ticket,
+                    done: RemoteDone::Settled,
+                });
+            }
             self.remove_job(job_id);
             self.pump(&key.service, effects);
             return;
         }
         if let Some(answers) = self.unacked_answers.get_mut(key) {
             let mut freed = 0u64;
-            answers.retain(|(e, w)| {
+            answers.retain(|(e, w, ticket)| {
                 let keep = &e.id != id;
                 if !keep {
                     freed = freed.saturating_add(*w);
+                    if let Some(ticket) = ticket {
+                        effects.push(Effect::RemoteDone {
+                            ticket: *ticket,
+                            done: RemoteDone::Settled,
+                        });
+                    }
                 }
                 keep
             });

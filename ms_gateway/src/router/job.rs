@@ -2,7 +2,7 @@
 
 use ms_protocol::{Body, Envelope, Payload};
 
-use super::{ConnId, Origin};
+use super::{ConnId, Origin, Ticket};
 
 /// Bytes counted for a frame besides its payload (ids, names, headers).
 const FRAME_OVERHEAD: u64 = 512;
@@ -36,6 +36,9 @@ pub(super) enum JobState {
     Queued,
     /// Delivered on this connection and not settled.
     InFlight(ConnId),
+    /// Cluster mode: published to the backplane for another node (or
+    /// this one) to run; kept only to answer its caller at the deadline.
+    Forwarded,
     /// Nobody waits for it any more (deadline passed, or the HTTP caller
     /// left) while this connection holds it: the slot stays taken until the
     /// service settles it or drops.
@@ -62,6 +65,8 @@ pub(super) struct Job {
     pub state: JobState,
     /// What it counts against the router's byte bound.
     pub weight: u64,
+    /// Cluster mode: the backplane message it came in, if any.
+    pub remote: Option<Ticket>,
 }
 
 /// What a frame counts against the router's byte bound: its inline payload

@@ -18,6 +18,7 @@ mod deliver;
 mod job;
 mod limits;
 mod outcome;
+mod remote;
 mod service;
 mod settle;
 
@@ -25,7 +26,8 @@ pub use job::JobId;
 pub use limits::{
     DEFAULT_MAX_DEADLINE_MS, DEFAULT_MAX_HELD_BYTES, DEFAULT_MAX_IN_FLIGHT, RouterLimits,
 };
-pub use outcome::{Effect, Outcome};
+pub use outcome::{Confirm, Effect, Forward, Outcome, RemoteDone};
+pub use remote::Ticket;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -64,6 +66,9 @@ pub enum Origin {
     /// A service instance; its answer goes to whichever connection that
     /// instance has when the answer is ready.
     Service(InstanceKey),
+    /// Cluster mode: a request taken from the backplane; its answer goes
+    /// back through the message it came in.
+    Remote(Ticket),
 }
 
 /// A gauge reading of the router, for `/metrics`.
@@ -97,12 +102,19 @@ pub struct Router {
     instances: HashMap<InstanceKey, ConnId>,
     /// Answers sent to a service instance and not yet acknowledged by it;
     /// sent again when the instance connects again.
-    unacked_answers: HashMap<InstanceKey, VecDeque<(Envelope, u64)>>,
+    /// The third member names the backplane message an answer came in
+    /// (cluster mode), settled when the instance acks the answer.
+    unacked_answers: HashMap<InstanceKey, VecDeque<(Envelope, u64, Option<Ticket>)>>,
     /// Bytes held: jobs and unacked answers (see [`job::weight`]).
     held_bytes: u64,
     last_sweep: u64,
     draining: bool,
     counters: Counters,
+    /// Cluster mode: accepted work goes to the backplane (see [`Forward`])
+    /// instead of this router's queues, which hold only work taken from it.
+    forwarding: bool,
+    /// Jobs taken from the backplane, by their message.
+    remote_jobs: HashMap<Ticket, JobId>,
 }
 
 impl Router {
@@ -122,6 +134,8 @@ impl Router {
             last_sweep: 0,
             draining: false,
             counters: Counters::default(),
+            forwarding: false,
+            remote_jobs: HashMap::new(),
         }
     }
 
@@ -220,7 +234,7 @@ impl Router {
         self.counters.sessions_opened += 1;
 
         if let Some(answers) = self.unacked_answers.get(&key) {
-            for (envelope, _) in answers {
+            for (envelope, _, _) in answers {
                 effects.push(Effect::Send {
                     conn,
                     envelope: envelope.clone(),
@@ -254,6 +268,17 @@ impl Router {
                     job.state = JobState::Queued;
                     self.remove_job(*job_id);
                 }
+                _ if job.remote.is_some() => {
+                    // The backplane delivers it again, to any node.
+                    if let Some(ticket) = job.remote {
+                        effects.push(Effect::RemoteDone {
+                            ticket,
+                            done: RemoteDone::HandBack,
+                        });
+                    }
+                    job.state = JobState::Queued;
+                    self.remove_job(*job_id);
+                }
                 _ => {
                     job.state = JobState::Queued;
                     back.push(*job_id);
@@ -271,6 +296,8 @@ impl Router {
                 service.queue.push_front(job_id);
             }
         }
+        self.hand_back_answers(&gone.key, &mut effects);
+        self.hand_back_stranded(&service_name, &mut effects);
         self.pump(&service_name, &mut effects);
         effects
     }
@@ -296,7 +323,7 @@ impl Router {
             }),
         };
         let mut effects = Vec::new();
-        self.accept_request(Origin::Http(caller), envelope, now, &mut effects);
+        self.accept_request(Origin::Http(caller), envelope, now, None, &mut effects);
         effects
     }
 
@@ -312,7 +339,7 @@ impl Router {
             return;
         };
         match job.state {
-            JobState::Queued => {
+            JobState::Queued | JobState::Forwarded => {
                 self.counters.requests_abandoned += 1;
                 self.remove_job(job_id);
             }
@@ -335,7 +362,34 @@ impl Router {
         now: u64,
     ) -> Result<Vec<Effect>, WireError> {
         let mut effects = Vec::new();
-        self.accept_event(envelope, now, &mut effects)?;
+        self.accept_event(envelope, now, None, &mut effects)?;
+        Ok(effects)
+    }
+
+    /// `POST /v1/publish/{topic}` in cluster mode: like
+    /// [`Router::publish_from_http`], and `caller` is answered once the
+    /// backplane holds every copy (at once when nobody subscribes).
+    ///
+    /// # Errors
+    /// As [`Router::publish_from_http`].
+    pub fn publish_confirmed(
+        &mut self,
+        envelope: Envelope,
+        caller: CallerId,
+        now: u64,
+    ) -> Result<Vec<Effect>, WireError> {
+        let mut effects = Vec::new();
+        let later =
+            self.accept_event(envelope, now, Some(Confirm::Caller(caller)), &mut effects)?;
+        if !later {
+            effects.push(Effect::Answer {
+                caller,
+                outcome: Outcome::Reply {
+                    payload: ms_protocol::Payload::Inline(ms_protocol::Json::null()),
+                    headers: Headers::new(),
+                },
+            });
+        }
         Ok(effects)
     }
 
@@ -356,18 +410,26 @@ impl Router {
                 }
                 // Acknowledged whether accepted or refused: a refusal is
                 // the request's answer, sent to the instance like a reply.
-                effects.push(Effect::Ack { conn, id });
+                // In cluster mode, an accepted request is acknowledged once
+                // the backplane holds it.
+                let confirm = if self.forwarding {
+                    Some(conn)
+                } else {
+                    effects.push(Effect::Ack { conn, id });
+                    None
+                };
                 let mut envelope = envelope;
                 if let Body::Request(request) = &mut envelope.body {
                     request.from = Some(format!("{}/{}", key.service, key.instance));
                 }
-                self.accept_request(origin, envelope, now, &mut effects);
+                self.accept_request(origin, envelope, now, confirm, &mut effects);
             }
             Body::Reply(_) | Body::Error(_) => self.settlement(conn, envelope, now, &mut effects),
             Body::Event(_) => {
                 let id = envelope.id.clone();
-                match self.accept_event(envelope, now, &mut effects) {
-                    Ok(()) => effects.push(Effect::Ack { conn, id }),
+                match self.accept_event(envelope, now, Some(Confirm::Conn(conn)), &mut effects) {
+                    Ok(true) => {}
+                    Ok(false) => effects.push(Effect::Ack { conn, id }),
                     Err(error) => effects.push(Effect::Send {
                         conn,
                         envelope: Envelope::error(Some(&id), error),
@@ -427,6 +489,9 @@ impl Router {
             .flat_map(|s| std::mem::take(&mut s.queue))
             .collect();
         for job_id in queued {
+            if self.hand_back(job_id, &mut effects) {
+                continue;
+            }
             self.fail(
                 job_id,
                 WireError::new(ErrorCode::Overloaded, "the gateway is shutting down"),
@@ -441,6 +506,9 @@ impl Router {
         let mut effects = self.begin_shutdown();
         let held: Vec<JobId> = self.jobs.keys().copied().collect();
         for job_id in held {
+            if self.hand_back(job_id, &mut effects) {
+                continue;
+            }
             if matches!(
                 self.jobs.get(&job_id).map(|j| &j.state),
                 Some(JobState::Expired(_))

@@ -2,7 +2,7 @@
 
 use ms_protocol::{Envelope, Headers, MessageId, Payload, WireError};
 
-use super::{CallerId, ConnId};
+use super::{CallerId, ConnId, Origin, Ticket};
 
 /// One thing the I/O layer must do, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,24 @@ pub enum Effect {
         /// The close reason sent to the peer.
         reason: &'static str,
     },
+    /// Cluster mode: publish this accepted request or event to the
+    /// backplane (one copy per target service), then confirm it.
+    Forward(Forward),
+    /// Cluster mode: the answer to a request taken from the backplane goes
+    /// back to its origin, then the backplane message is settled.
+    RemoteAnswer {
+        /// The backplane message the request came in.
+        ticket: Ticket,
+        /// The `reply` or `error`, `correlation_id` = the request's id.
+        envelope: Envelope,
+    },
+    /// Cluster mode: the router is done with a backplane message.
+    RemoteDone {
+        /// The backplane message.
+        ticket: Ticket,
+        /// Settled, or handed back for another instance.
+        done: RemoteDone,
+    },
     /// A subscriber's copy of an event was dropped because its queue was
     /// full: worth a log line.
     EventDropped {
@@ -63,4 +81,40 @@ pub enum Outcome {
     },
     /// The service or the gateway answered with an error.
     Failed(WireError),
+}
+
+/// Work accepted on this node for the backplane (cluster mode).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// The frame as accepted: `from` and `deadline_ms` set by this node.
+    pub envelope: Envelope,
+    /// Who sent it, as this node knows it (`SERVICE/INSTANCE`, or `http`):
+    /// with the frame id, the key that makes a resent frame a duplicate.
+    pub sender: String,
+    /// One copy per service: the request's `to`, or every subscriber of
+    /// the event's topic.
+    pub targets: Vec<String>,
+    /// Where a request's answer goes; `None` for events.
+    pub origin: Option<Origin>,
+    /// Who is told once the backplane holds every copy.
+    pub confirm: Option<Confirm>,
+}
+
+/// Who learns that forwarded work is safe in the backplane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// Ack the frame on this connection.
+    Conn(ConnId),
+    /// Answer this HTTP publisher (202).
+    Caller(CallerId),
+}
+
+/// How the router finished with a backplane message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteDone {
+    /// Done: acknowledge it (an event or answer acked by its instance).
+    Settled,
+    /// Not done here (its connection dropped, or nobody here serves it):
+    /// give it back at once for another instance.
+    HandBack,
 }

@@ -4,7 +4,7 @@
 use ms_protocol::{Body, Envelope, ErrorCode, Headers, MessageId, Payload, WireError};
 
 use super::job::{JobKind, JobState, weight};
-use super::{ConnId, Effect, JobId, Origin, Outcome, Router};
+use super::{ConnId, Effect, JobId, Origin, Outcome, RemoteDone, Router};
 
 impl Router {
     /// A `reply` or `error` arrived on `conn`. It settles a request only
@@ -96,7 +96,16 @@ impl Router {
                     job.state = JobState::Expired(conn);
                 }
             }
-            (JobKind::Event, _) => self.remove_job(job_id),
+            (JobKind::Event, _) => {
+                if let Some(ticket) = job.remote {
+                    // Nobody waits for it: the backplane may forget it too.
+                    effects.push(Effect::RemoteDone {
+                        ticket,
+                        done: RemoteDone::Settled,
+                    });
+                }
+                self.remove_job(job_id);
+            }
             (JobKind::Request { .. }, JobState::Expired(_)) => {}
             (JobKind::Request { origin, .. }, state) => {
                 let never_seen = !self
@@ -160,7 +169,7 @@ impl Router {
         self.answer_with(origin, request, result, effects);
     }
 
-    fn answer_with(
+    pub(super) fn answer_with(
         &mut self,
         origin: &Origin,
         request: &Envelope,
@@ -172,6 +181,23 @@ impl Router {
             headers.set_trace_id(trace_id);
         }
         match origin {
+            Origin::Remote(ticket) => {
+                let envelope = match result {
+                    Ok((payload, reply_headers, reply_id)) => {
+                        let mut reply = Envelope::reply_to(&request.id, payload);
+                        reply.id = reply_id;
+                        for (k, v) in reply_headers.iter() {
+                            headers.insert(k, v);
+                        }
+                        reply.with_headers(headers)
+                    }
+                    Err(error) => Envelope::error(Some(&request.id), error).with_headers(headers),
+                };
+                effects.push(Effect::RemoteAnswer {
+                    ticket: *ticket,
+                    envelope,
+                });
+            }
             Origin::Http(caller) => {
                 let outcome = match result {
                     Ok((payload, reply_headers, _)) => Outcome::Reply {
@@ -200,10 +226,10 @@ impl Router {
                 let answer_weight = weight(&envelope);
                 self.held_bytes = self.held_bytes.saturating_add(answer_weight);
                 let answers = self.unacked_answers.entry(key.clone()).or_default();
-                answers.push_back((envelope.clone(), answer_weight));
+                answers.push_back((envelope.clone(), answer_weight, None));
                 let mut freed = 0u64;
                 while answers.len() > self.limits.max_unacked_per_instance {
-                    if let Some((_, w)) = answers.pop_front() {
+                    if let Some((_, w, _)) = answers.pop_front() {
                         freed = freed.saturating_add(w);
                     }
                 }
@@ -220,6 +246,9 @@ impl Router {
             return;
         };
         self.held_bytes = self.held_bytes.saturating_sub(job.weight);
+        if let Some(ticket) = job.remote {
+            self.remote_jobs.remove(&ticket);
+        }
         if let Some(deadline) = job.deadline {
             self.deadlines.remove(&(deadline, job_id));
         }
@@ -240,6 +269,7 @@ impl Router {
                     c.in_flight_bytes = c.in_flight_bytes.saturating_sub(job.weight);
                 }
             }
+            JobState::Forwarded => {}
             JobState::Queued => {
                 if let Some(service) = self.services.get_mut(&job.target) {
                     service.queue.retain(|j| *j != job_id);
@@ -282,7 +312,9 @@ impl Router {
             self.unacked_answers.retain(|key, answers| {
                 let keep = key.service != name;
                 if !keep {
-                    freed = answers.iter().fold(freed, |f, (_, w)| f.saturating_add(*w));
+                    freed = answers
+                        .iter()
+                        .fold(freed, |f, (_, w, _)| f.saturating_add(*w));
                 }
                 keep
             });

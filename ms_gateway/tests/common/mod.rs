@@ -3,6 +3,8 @@
 #![allow(dead_code)] // each test binary uses a different subset
 #![allow(clippy::unwrap_used)] // test helpers: a failed unwrap is a failed test
 
+pub mod cluster;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;

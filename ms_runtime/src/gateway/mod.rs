@@ -46,7 +46,10 @@ pub(crate) fn start(
     let tls = connect::tls_config(config.tls_ca_file.as_deref())
         .map_err(|e| crate::Error::Tls(e.to_string()))?;
     let settings = SupervisorSettings {
-        url: config.gateway_url.to_string(),
+        urls: std::iter::once(&config.gateway_url)
+            .chain(&config.gateway_fallback_urls)
+            .map(ToString::to_string)
+            .collect(),
         authorization: config
             .credentials
             .as_ref()

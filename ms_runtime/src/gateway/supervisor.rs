@@ -47,7 +47,8 @@ const ACK_BATCH: usize = 512;
 
 /// What the supervisor needs to know to connect and say hello.
 pub(crate) struct SupervisorSettings {
-    pub(crate) url: String,
+    /// The gateway node URLs; each connection attempt takes the next.
+    pub(crate) urls: Vec<String>,
     pub(crate) authorization: Option<Secret>,
     pub(crate) hello: Hello,
     pub(crate) tuning: Tuning,
@@ -205,7 +206,14 @@ impl Supervisor {
             .client
             .get_or_insert_with(|| connect::client(self.settings.tls.clone(), timeout))
             .clone();
-        let url = self.settings.url.clone();
+        // a cluster's nodes in turn: a dead node is left at the next attempt
+        let turn = usize::try_from(generation.saturating_sub(1)).unwrap_or(0);
+        let url = self
+            .settings
+            .urls
+            .get(turn % self.settings.urls.len().max(1))
+            .cloned()
+            .unwrap_or_default();
         let authorization = self
             .settings
             .authorization
