@@ -108,8 +108,17 @@ async fn an_interrupted_download_leaves_no_file() {
         )
         .await
         .unwrap_err();
+        // Interrupted or Integrity when the cut comes inside the body; on a
+        // loaded machine the server may close before the client has read the
+        // head, which the client reports as Unreachable. What this test is
+        // about is the next assertion: no file is left either way.
         assert!(
-            matches!(err, S3Error::Interrupted { .. } | S3Error::Integrity { .. }),
+            matches!(
+                err,
+                S3Error::Interrupted { .. }
+                    | S3Error::Integrity { .. }
+                    | S3Error::Unreachable { .. }
+            ),
             "{err:?}"
         );
         let left: Vec<_> = std::fs::read_dir(dir.path())
