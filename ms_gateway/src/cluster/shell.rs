@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::{self, AckKind, message::Acker};
 use async_nats::{HeaderMap, Subject};
 use bytes::Bytes;
@@ -21,6 +22,13 @@ use super::names::{
 };
 use crate::hub::{Hub, Order};
 use crate::router::{Forward, InstanceKey, Origin, RemoteDone, Ticket};
+
+/// How long accepted work is offered to the backplane before its sender
+/// gets `overloaded`: longer than an R3 stream's leader election (about
+/// 8 s measured after a SIGKILL).
+const PUBLISH_PATIENCE: Duration = Duration::from_secs(20);
+/// Pause between two offers of the same work.
+const PUBLISH_RETRY: Duration = Duration::from_millis(250);
 
 /// A backplane message this node took and has not settled.
 pub(super) struct Held {
@@ -160,9 +168,7 @@ impl Shell {
             Some(Origin::Remote(_)) | None => None,
         };
         let id = forward.envelope.id.clone();
-        let mut acks = Vec::with_capacity(forward.targets.len());
-        let mut failure: Option<String> = None;
-        for target in &forward.targets {
+        let publishes = forward.targets.iter().map(|target| {
             let mut headers = HeaderMap::new();
             headers.insert(
                 MSG_ID_HEADER,
@@ -171,23 +177,12 @@ impl Shell {
             if let Some(answer_to) = &answer_to {
                 headers.insert(ORIGIN_HEADER, answer_to.header().as_str());
             }
-            match self
-                .js
-                .publish_with_headers(work_subject(target), headers, payload.clone())
-                .await
-            {
-                Ok(ack) => acks.push(ack),
-                Err(e) => {
-                    failure = Some(e.to_string());
-                    break;
-                }
-            }
-        }
-        for ack in acks {
-            if let Err(e) = ack.await {
-                failure.get_or_insert(e.to_string());
-            }
-        }
+            self.publish_work(work_subject(target), headers, payload.clone())
+        });
+        let failure = futures_util::future::join_all(publishes)
+            .await
+            .into_iter()
+            .find_map(Result::err);
         match failure {
             None => {
                 if let Some(confirm) = forward.confirm {
@@ -203,6 +198,46 @@ impl Shell {
                 );
                 self.hub
                     .refuse(forward.origin.as_ref(), forward.confirm, &id, error);
+            }
+        }
+    }
+
+    /// Publishes one message of work and awaits its ack. A failure that a
+    /// stream leader election explains (no responder, no ack in time, a
+    /// connection lost to a dead server) is retried with the same
+    /// `Nats-Msg-Id`, so a retry that follows a lost ack stores nothing
+    /// twice; a refusal (the stream full) is not.
+    async fn publish_work(
+        &self,
+        subject: String,
+        headers: HeaderMap,
+        payload: Bytes,
+    ) -> Result<(), String> {
+        let give_up = tokio::time::Instant::now() + PUBLISH_PATIENCE;
+        loop {
+            let published = match self
+                .js
+                .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+                .await
+            {
+                Ok(ack) => ack.await.map(|_| ()),
+                Err(e) => Err(e),
+            };
+            match published {
+                Ok(()) => return Ok(()),
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        PublishErrorKind::StreamNotFound
+                            | PublishErrorKind::TimedOut
+                            | PublishErrorKind::BrokenPipe
+                            | PublishErrorKind::MaxAckPending
+                    ) && tokio::time::Instant::now() + PUBLISH_RETRY < give_up =>
+                {
+                    slog::debug!(self.log, "work not stored yet; retrying"; "error" => %e);
+                    tokio::time::sleep(PUBLISH_RETRY).await;
+                }
+                Err(e) => return Err(e.to_string()),
             }
         }
     }

@@ -23,6 +23,8 @@ pub struct NatsServer {
     child: Child,
     /// `nats://127.0.0.1:PORT`.
     pub url: String,
+    /// `http://127.0.0.1:PORT` of its monitoring endpoint.
+    pub monitor: String,
     _dir: tempfile::TempDir,
 }
 
@@ -30,6 +32,14 @@ impl NatsServer {
     /// Starts one with its store in a fresh temp dir and waits until
     /// JetStream is ready.
     pub fn start() -> Self {
+        let server = Self::spawn(&[]);
+        server.wait_healthy();
+        server
+    }
+
+    /// Starts one with `extra` arguments and waits until JetStream is ready
+    /// (for a cluster member: until a meta leader exists).
+    fn spawn(extra: &[String]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         let ports = dir.path().join("ports");
@@ -40,24 +50,106 @@ impl NatsServer {
             .arg(&store)
             .arg("--ports_file_dir")
             .arg(&ports)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("nats-server must be installed (apt-get install -y nats-server)");
         let (url, monitor) = read_ports(&ports, child.id());
-        wait_healthy(&monitor);
         Self {
             child,
             url,
+            monitor,
             _dir: dir,
+        }
+    }
+
+    /// Waits until `GET /healthz?js-enabled-only=true` answers 200.
+    pub fn wait_healthy(&self) {
+        wait_healthy(&self.monitor, "/healthz?js-enabled-only=true");
+    }
+
+    /// SIGKILL, no goodbye to the cluster.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Three nats-servers (`n0`, `n1`, `n2`) forming one NATS cluster with
+/// JetStream, on free loopback ports; each killed on drop.
+pub struct NatsCluster {
+    /// The members, by index; `None` once killed.
+    pub servers: Vec<Option<NatsServer>>,
+    /// Their server names, by index.
+    pub names: Vec<String>,
+    /// Every member's client URL, by index.
+    pub urls: Vec<String>,
+}
+
+impl NatsCluster {
+    /// Starts three members and waits until JetStream is ready on each.
+    pub fn start() -> Self {
+        // Route ports must be known up front: free ones, released just
+        // before the servers bind them (a small race).
+        let route_ports: Vec<u16> = (0..3)
+            .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+            .collect::<Vec<_>>()
+            .iter()
+            .map(|l| l.local_addr().unwrap().port())
+            .collect();
+        let routes = route_ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let names: Vec<String> = (0..3).map(|i| format!("n{i}")).collect();
+        let servers: Vec<NatsServer> = route_ports
+            .iter()
+            .zip(&names)
+            .map(|(port, name)| {
+                NatsServer::spawn(&[
+                    "-n".to_owned(),
+                    name.clone(),
+                    "--cluster_name".to_owned(),
+                    "C".to_owned(),
+                    "--cluster".to_owned(),
+                    format!("nats://127.0.0.1:{port}"),
+                    "--routes".to_owned(),
+                    routes.clone(),
+                ])
+            })
+            .collect();
+        // `js-enabled-only` answers 200 before the members have elected a
+        // meta leader (JetStream requests are then dropped); the full
+        // check waits for one.
+        for server in &servers {
+            wait_healthy(&server.monitor, "/healthz");
+        }
+        let urls = servers.iter().map(|s| s.url.clone()).collect();
+        Self {
+            servers: servers.into_iter().map(Some).collect(),
+            names,
+            urls,
+        }
+    }
+
+    /// SIGKILLs the member named `name`.
+    pub fn kill(&mut self, name: &str) {
+        let index = self
+            .names
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or_else(|| panic!("no nats-server named {name}"));
+        if let Some(mut server) = self.servers[index].take() {
+            server.kill();
         }
     }
 }
 
 impl Drop for NatsServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -91,15 +183,16 @@ fn read_ports(dir: &Path, pid: u32) -> (String, String) {
     }
 }
 
-/// Waits for `GET /healthz?js-enabled-only=true` to answer 200.
-fn wait_healthy(monitor: &str) {
+/// Waits for `GET path` (a health check) to answer 200.
+fn wait_healthy(monitor: &str, path: &str) {
     let addr = monitor.trim_start_matches("http://").to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if let Ok(mut stream) = std::net::TcpStream::connect(&addr) {
             use std::io::{Read as _, Write as _};
             let _ = stream.write_all(
-                format!("GET /healthz?js-enabled-only=true HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+                format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
             );
             let mut raw = String::new();
             let _ = stream.read_to_string(&mut raw);
@@ -118,6 +211,16 @@ fn wait_healthy(monitor: &str) {
 /// The cluster settings of node `node` on `nats` (short ack_wait for tests).
 pub fn cluster_config(nats: &NatsServer, node: &str) -> ClusterConfig {
     let mut config = ClusterConfig::new(vec![nats.url.clone()], node);
+    config.ack_wait_ms = 1_000;
+    config.max_work_bytes = 32 << 20;
+    config
+}
+
+/// The cluster settings of node `node` on every member of `nats`, with
+/// streams of 3 replicas (short ack_wait for tests).
+pub fn r3_config(nats: &NatsCluster, node: &str) -> ClusterConfig {
+    let mut config = ClusterConfig::new(nats.urls.clone(), node);
+    config.replicas = 3;
     config.ack_wait_ms = 1_000;
     config.max_work_bytes = 32 << 20;
     config
