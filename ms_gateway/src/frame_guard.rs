@@ -17,6 +17,7 @@ use std::task::{Context, Poll};
 use actix_web::error::PayloadError;
 use bytes::Bytes;
 use futures_util::Stream;
+use ms_protocol::FrameHeader;
 
 /// Why a peer's frames were refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,26 +69,20 @@ impl FrameScanner {
             self.header[self.have] = bytes[0];
             self.have += 1;
             bytes = &bytes[1..];
-            if self.have == header_len(&self.header[..self.have]) {
-                self.frame_header()?;
+            if let Some(header) = FrameHeader::peek(&self.header[..self.have]) {
+                self.have = 0;
+                self.frame_header(header)?;
             }
         }
         Ok(())
     }
 
-    fn frame_header(&mut self) -> Result<(), Violation> {
-        let h = &self.header;
-        let opcode = h[0] & 0x0F;
-        let len = match h[1] & 0x7F {
-            126 => u64::from(u16::from_be_bytes([h[2], h[3]])),
-            127 => u64::from_be_bytes([h[2], h[3], h[4], h[5], h[6], h[7], h[8], h[9]]),
-            n => u64::from(n),
-        };
-        self.have = 0;
+    fn frame_header(&mut self, header: FrameHeader) -> Result<(), Violation> {
+        let len = header.payload_len;
         if len > self.limit {
             return Err(Violation::FrameTooBig(len));
         }
-        match opcode {
+        match header.opcode {
             // continuation: adds to the message
             0 => self.message = self.message.saturating_add(len),
             // text or binary: starts one
@@ -101,21 +96,6 @@ impl FrameScanner {
         self.remaining = len;
         Ok(())
     }
-}
-
-/// How long the header that starts with `prefix` is, once enough of it is
-/// known to tell (2 bytes before that).
-fn header_len(prefix: &[u8]) -> usize {
-    if prefix.len() < 2 {
-        return 2;
-    }
-    let mask = if prefix[1] & 0x80 != 0 { 4 } else { 0 };
-    let extended = match prefix[1] & 0x7F {
-        126 => 2,
-        127 => 8,
-        _ => 0,
-    };
-    2 + extended + mask
 }
 
 /// A byte stream passed through a [`FrameScanner`]: ends with

@@ -30,6 +30,7 @@ mod headers;
 mod id;
 mod name;
 mod payload;
+mod ws_frame;
 
 pub use decode::{DecodeError, DecodeErrorKind, decode, decode_limited, decode_shared};
 pub use encode::{EncodeError, encode};
@@ -39,6 +40,7 @@ pub use headers::{HeaderError, Headers};
 pub use id::{InvalidId, MessageId};
 pub use name::{InvalidName, check_name};
 pub use payload::{Json, Payload, PayloadRef};
+pub use ws_frame::FrameHeader;
 
 /// The shared, immutable UTF-8 buffer frames are held in (from the
 /// `bytestring` crate): see [`decode_shared`].
