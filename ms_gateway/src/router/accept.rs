@@ -50,27 +50,17 @@ impl Router {
             self.forward_request(origin, envelope, deadline, now, confirm, effects);
             return;
         }
-        let job_id = self.new_job_id();
-        self.live_requests
-            .entry(envelope.id.clone())
-            .or_default()
-            .push(job_id);
-        self.deadlines.insert((deadline, job_id));
-        self.held_bytes = self.held_bytes.saturating_add(job_weight);
-        self.jobs.insert(
-            job_id,
-            Job {
-                envelope,
-                target: to.clone(),
-                kind: JobKind::Request { origin, route },
-                deadline: Some(deadline),
-                accepted_at: now,
-                deliveries: 0,
-                state: JobState::Queued,
-                weight: job_weight,
-                remote: None,
-            },
-        );
+        let job_id = self.hold(Job {
+            envelope,
+            target: to.clone(),
+            kind: JobKind::Request { origin, route },
+            deadline: Some(deadline),
+            accepted_at: now,
+            deliveries: 0,
+            state: JobState::Queued,
+            weight: job_weight,
+            remote: None,
+        });
         self.counters.requests_accepted += 1;
         self.services
             .entry(to.clone())
@@ -229,25 +219,17 @@ impl Router {
                 });
                 continue;
             }
-            let job_id = self.new_job_id();
-            if let Some(deadline) = deadline {
-                self.deadlines.insert((deadline, job_id));
-            }
-            self.held_bytes = self.held_bytes.saturating_add(job_weight);
-            self.jobs.insert(
-                job_id,
-                Job {
-                    envelope: envelope.clone(),
-                    target: target.clone(),
-                    kind: JobKind::Event,
-                    deadline,
-                    accepted_at: now,
-                    deliveries: 0,
-                    state: JobState::Queued,
-                    weight: job_weight,
-                    remote: None,
-                },
-            );
+            let job_id = self.hold(Job {
+                envelope: envelope.clone(),
+                target: target.clone(),
+                kind: JobKind::Event,
+                deadline,
+                accepted_at: now,
+                deliveries: 0,
+                state: JobState::Queued,
+                weight: job_weight,
+                remote: None,
+            });
             if let Some(service) = self.services.get_mut(&target) {
                 service.queue.push_back(job_id);
             }

@@ -533,6 +533,25 @@ impl Router {
         })
     }
 
+    /// Takes `job` into the router's tables (a request also into the live
+    /// index, so its sender's resends are recognised; its deadline and
+    /// weight into their bounds) and names it; `remove_job` undoes this.
+    fn hold(&mut self, job: Job) -> JobId {
+        let job_id = self.new_job_id();
+        if matches!(job.kind, JobKind::Request { .. }) {
+            self.live_requests
+                .entry(job.envelope.id.clone())
+                .or_default()
+                .push(job_id);
+        }
+        if let Some(deadline) = job.deadline {
+            self.deadlines.insert((deadline, job_id));
+        }
+        self.held_bytes = self.held_bytes.saturating_add(job.weight);
+        self.jobs.insert(job_id, job);
+        job_id
+    }
+
     fn new_job_id(&mut self) -> JobId {
         let id = JobId(self.next_job);
         self.next_job += 1;

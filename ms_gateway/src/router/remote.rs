@@ -65,30 +65,20 @@ impl Router {
             r.payload = Payload::Inline(Json::null());
         }
         let job_weight = weight(&kept);
-        let job_id = self.new_job_id();
-        self.live_requests
-            .entry(envelope.id.clone())
-            .or_default()
-            .push(job_id);
-        self.deadlines.insert((deadline, job_id));
-        self.held_bytes = self.held_bytes.saturating_add(job_weight);
-        self.jobs.insert(
-            job_id,
-            Job {
-                envelope: kept,
-                target: target.clone(),
-                kind: JobKind::Request {
-                    origin: origin.clone(),
-                    route: request.route.clone(),
-                },
-                deadline: Some(deadline),
-                accepted_at: now,
-                deliveries: 0,
-                state: JobState::Forwarded,
-                weight: job_weight,
-                remote: None,
+        self.hold(Job {
+            envelope: kept,
+            target: target.clone(),
+            kind: JobKind::Request {
+                origin: origin.clone(),
+                route: request.route.clone(),
             },
-        );
+            deadline: Some(deadline),
+            accepted_at: now,
+            deliveries: 0,
+            state: JobState::Forwarded,
+            weight: job_weight,
+            remote: None,
+        });
         self.services
             .entry(target.clone())
             .or_insert_with(|| Service::idle(now));
@@ -244,32 +234,18 @@ impl Router {
             return effects;
         }
         let job_weight = weight(&envelope);
-        let job_id = self.new_job_id();
-        if origin.is_some() {
-            self.live_requests
-                .entry(envelope.id.clone())
-                .or_default()
-                .push(job_id);
-        }
-        if let Some(deadline) = deadline {
-            self.deadlines.insert((deadline, job_id));
-        }
-        self.held_bytes = self.held_bytes.saturating_add(job_weight);
+        let job_id = self.hold(Job {
+            envelope,
+            target: target.to_owned(),
+            kind,
+            deadline,
+            accepted_at: now,
+            deliveries: delivered.saturating_sub(1),
+            state: JobState::Queued,
+            weight: job_weight,
+            remote: Some(ticket),
+        });
         self.remote_jobs.insert(ticket, job_id);
-        self.jobs.insert(
-            job_id,
-            Job {
-                envelope,
-                target: target.to_owned(),
-                kind,
-                deadline,
-                accepted_at: now,
-                deliveries: delivered.saturating_sub(1),
-                state: JobState::Queued,
-                weight: job_weight,
-                remote: Some(ticket),
-            },
-        );
         if let Some(service) = self.services.get_mut(target) {
             service.queue.push_back(job_id);
         }
