@@ -13,10 +13,11 @@ use std::time::Duration;
 use actix::prelude::*;
 use tokio::sync::{mpsc, watch};
 
-use crate::dispatch::{Delivery, DeliveryKind, Dispatch, HandlerPool};
+use crate::dispatch::HandlerPool;
 use crate::gateway::{
     Call, CallError, ConnectionState, ForgetCall, Gateway, Outcome, Publish, Settle, Storage,
 };
+use crate::gateway::{Delivery, DeliveryKind, Dispatch};
 use crate::handler::Handler;
 use crate::protocol::{Body, ByteString, Envelope, decode_shared, encode};
 

@@ -7,9 +7,9 @@ use actix::Addr;
 use tokio::sync::{Mutex, mpsc};
 
 use crate::config::Config;
-use crate::dispatch::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 use crate::error::Error;
 use crate::gateway::{self, Gateway, Outcome, Supervisor};
+use crate::gateway::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 use crate::handler::{Event, HandlerError, Request};
 use crate::logging::{self, LogSettings};
 use crate::protocol::{Hello, Json};

@@ -4,7 +4,6 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 use futures_util::FutureExt as _;
@@ -12,48 +11,9 @@ use futures_util::future::LocalBoxFuture;
 use slog::{Logger, error, o};
 
 use crate::context::Context as HandlerContext;
-use crate::gateway::{Gateway, Outcome};
+use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome};
 use crate::handler::{Event, Handler, Request};
-use crate::protocol::{ErrorCode, Headers, MessageId, Payload, WireError};
-
-/// One message for a handler.
-pub(crate) struct Delivery {
-    pub(crate) id: MessageId,
-    pub(crate) kind: DeliveryKind,
-    pub(crate) headers: Headers,
-    /// Inline, or a claim check resolved before the handler runs.
-    pub(crate) payload: Payload,
-    /// Time left until the request's deadline.
-    pub(crate) deadline: Option<Duration>,
-}
-
-pub(crate) enum DeliveryKind {
-    Request { route: String, from: Option<String> },
-    Event { topic: String },
-}
-
-impl DeliveryKind {
-    /// A request's `from`, as the gateway set it.
-    pub(crate) fn from(&self) -> Option<&str> {
-        match self {
-            Self::Request { from, .. } => from.as_deref(),
-            Self::Event { .. } => None,
-        }
-    }
-}
-
-/// Connection changes the handler hears about.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Lifecycle {
-    Connected,
-    Disconnected,
-}
-
-/// Where the supervisor sends what it receives.
-pub(crate) trait Dispatch {
-    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway);
-    fn lifecycle(&mut self, event: Lifecycle, gateway: &Gateway);
-}
+use crate::protocol::{ErrorCode, WireError};
 
 /// Runs a [`Handler`] in handler actors spread over a pool of arbiters.
 pub(crate) struct HandlerPool<H> {

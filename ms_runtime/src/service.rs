@@ -9,8 +9,9 @@ use actix::{Addr, Arbiter};
 use slog::{Logger, info};
 
 use crate::config::Config;
-use crate::dispatch::{Dispatch, HandlerPool};
+use crate::dispatch::HandlerPool;
 use crate::error::Error;
+use crate::gateway::Dispatch;
 use crate::gateway::{self, Gateway, Supervisor};
 use crate::handler::Handler;
 use crate::health::HealthProbe;

@@ -13,6 +13,8 @@ mod dedup;
 mod frame_limit;
 mod frames;
 mod outbox;
+mod port;
+mod session;
 mod supervisor;
 
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use tokio::sync::{oneshot, watch};
 
 use crate::protocol::{Envelope, ErrorCode, Headers, Json, MessageId, Payload, WireError};
 
+pub(crate) use port::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 pub(crate) use supervisor::{Supervisor, SupervisorSettings};
 
 /// The text of one frame: shared, without copying, by the outbox, the dedup
@@ -36,7 +39,7 @@ pub(crate) fn start(
     config: &crate::Config,
     hello: crate::protocol::Hello,
     log: slog::Logger,
-    dispatch: Box<dyn crate::dispatch::Dispatch>,
+    dispatch: Box<dyn Dispatch>,
     storage: Storage,
 ) -> Result<(actix::Addr<Supervisor>, Gateway), crate::Error> {
     if actix_rt::System::try_current().is_none() {
