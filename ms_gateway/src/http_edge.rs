@@ -10,11 +10,12 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest as _, HttpRequest, HttpResponse, dev, web};
 use futures_util::StreamExt as _;
+use ms_protocol::clock::now_ms;
 use ms_protocol::{Envelope, ErrorCode, Headers, Json, Payload, Request, WireError};
 
 use crate::auth::{Principal, Users};
 use crate::frame_guard::FrameGuard;
-use crate::hub::{Hub, now_ms};
+use crate::hub::Hub;
 use crate::router::Outcome;
 use crate::session::{self, Inbound, SessionLimits};
 

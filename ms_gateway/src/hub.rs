@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
 
+use ms_protocol::clock::now_ms;
 use ms_protocol::{Envelope, Headers, Hello, MessageId, Request, WireError, encode};
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -125,13 +125,6 @@ struct Inner {
 
 #[path = "hub_cluster.rs"]
 mod cluster_port;
-
-/// Milliseconds since the Unix epoch, the router's clock.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-}
 
 impl Hub {
     /// A hub with an empty router; each session may have at most

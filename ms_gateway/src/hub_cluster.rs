@@ -2,7 +2,9 @@
 
 use ms_protocol::{Envelope, Headers, MessageId, WireError};
 
-use super::{Hub, Order, now_ms};
+use ms_protocol::clock::now_ms;
+
+use super::{Hub, Order};
 use crate::router::{CallerId, Confirm, Effect, InstanceKey, Origin, Outcome, Router, Ticket};
 use std::sync::atomic::Ordering;
 

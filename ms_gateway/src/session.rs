@@ -19,8 +19,8 @@ use actix_ws::{
 };
 use futures_util::StreamExt as _;
 use ms_protocol::{
-    Body, DecodeError, Envelope, ErrorCode, MessageId, Welcome, WireError, decode_limited,
-    decode_shared, encode,
+    Body, DecodeError, Envelope, ErrorCode, MAX_ACK_DELAY, MISSED_HEARTBEATS, MessageId, Welcome,
+    WireError, decode_limited, decode_shared, encode, peer_silent_too_long, silence_limit,
 };
 use tokio::time::{Instant, sleep_until};
 
@@ -28,13 +28,16 @@ use crate::auth::Principal;
 use crate::frame_guard::Violation;
 use crate::hub::{CloseOrder, Hub, Outgoing, SessionPort};
 
-/// How long a session may collect acks before sending them (the protocol allows 50 ms).
+/// How long a session may collect acks before sending them: well inside the
+/// protocol's [`MAX_ACK_DELAY`], so that a slow tick never pushes past it.
 const ACK_DELAY: Duration = Duration::from_millis(20);
+const _: () = assert!(ACK_DELAY.as_millis() <= MAX_ACK_DELAY.as_millis());
 
 /// The session's settings, from the gateway configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionLimits {
-    /// Idle time before a ping; 3 silent intervals drop the peer.
+    /// Idle time before a ping; [`MISSED_HEARTBEATS`] silent intervals drop
+    /// the peer.
     pub heartbeat_ms: u64,
     /// Largest frame accepted; a bigger one closes the connection with 1009.
     pub max_frame_bytes: u64,
@@ -99,7 +102,7 @@ pub async fn run(
 
     // Until hello: nothing else is valid.
     let hello = loop {
-        let deadline = last_heard + heartbeat * 3;
+        let deadline = last_heard + silence_limit(heartbeat);
         let message = tokio::select! {
             message = inbound.stream.next() => message,
             () = sleep_until(deadline) => {
@@ -289,8 +292,11 @@ async fn serve(
                 flush_acks(heartbeat, session, &mut acks).await
             }
             _ = ticker.tick() => {
-                if last_heard.elapsed() >= heartbeat * 3 {
-                    slog::warn!(log, "peer silent for 3 heartbeat intervals, dropping it");
+                if peer_silent_too_long(last_heard.elapsed(), heartbeat) {
+                    slog::warn!(
+                        log,
+                        "peer silent for {MISSED_HEARTBEATS} heartbeat intervals, dropping it"
+                    );
                     return End::Dead;
                 }
                 if last_sent.elapsed() < heartbeat && last_heard.elapsed() < heartbeat {
@@ -305,7 +311,7 @@ async fn serve(
             Err(Stalled::NotReading) => {
                 slog::warn!(
                     log,
-                    "peer has not read for 3 heartbeat intervals, dropping it"
+                    "peer has not read for {MISSED_HEARTBEATS} heartbeat intervals, dropping it"
                 );
                 hub.count_slow_peer();
                 return End::Dead;
@@ -318,17 +324,18 @@ async fn serve(
 enum Stalled {
     /// The session is closed.
     Closed,
-    /// The peer did not take the frame within 3 heartbeat intervals.
+    /// The peer did not take the frame within [`silence_limit`].
     NotReading,
 }
 
-/// A write to the peer, given at most 3 heartbeat intervals: a peer that
-/// reads nothing for that long is as dead as one that sends nothing.
+/// A write to the peer, given at most [`silence_limit`] (3 heartbeat
+/// intervals): a peer that reads nothing for that long is as dead as one
+/// that sends nothing.
 async fn bounded(
     heartbeat: Duration,
     write: impl Future<Output = Result<(), actix_ws::Closed>>,
 ) -> Result<(), Stalled> {
-    match tokio::time::timeout(heartbeat * 3, write).await {
+    match tokio::time::timeout(silence_limit(heartbeat), write).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(Stalled::Closed),
         Err(_) => Err(Stalled::NotReading),

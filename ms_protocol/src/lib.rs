@@ -2,8 +2,12 @@
 //!
 //! Every websocket frame holds one JSON object, the [`Envelope`]. This crate
 //! turns text into envelopes ([`decode`]) and envelopes into text
-//! ([`encode`]); it does no I/O, so the runtime, the reference gateway and
-//! anyone's tests share one implementation of the rules in `docs/protocol.md`.
+//! ([`encode`]); it does no I/O (it only reads the wall clock, in
+//! [`clock`]), so the runtime, the reference gateway and anyone's tests
+//! share one implementation of the rules in `docs/protocol.md`: the frames,
+//! the timing rules ([`MAX_ACK_DELAY`], [`MISSED_HEARTBEATS`]), deadlines as
+//! Unix milliseconds ([`clock`]), and the [`Secret`] type both sides keep
+//! credentials in.
 //!
 //! A frame that breaks a rule never panics the decoder: it yields a
 //! [`DecodeError`] that names the rule, carries the frame's `id` when one
@@ -22,6 +26,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod clock;
 mod decode;
 mod encode;
 mod envelope;
@@ -30,6 +35,8 @@ mod headers;
 mod id;
 mod name;
 mod payload;
+mod secret;
+mod timing;
 mod ws_frame;
 
 pub use decode::{DecodeError, DecodeErrorKind, decode, decode_limited, decode_shared};
@@ -40,6 +47,10 @@ pub use headers::{HeaderError, Headers};
 pub use id::{InvalidId, MessageId};
 pub use name::{InvalidName, check_name};
 pub use payload::{Json, Payload, PayloadRef};
+pub use secret::Secret;
+pub use timing::{
+    DEFAULT_HEARTBEAT, MAX_ACK_DELAY, MISSED_HEARTBEATS, peer_silent_too_long, silence_limit,
+};
 pub use ws_frame::FrameHeader;
 
 /// The shared, immutable UTF-8 buffer frames are held in (from the

@@ -37,9 +37,10 @@ pub enum Error {
     /// Base64 text or a base64 stream was invalid.
     #[error("base64 conversion failed")]
     Encoding(#[from] EncodingError),
-    /// The TLS configuration could not be built (CA file).
-    #[error("TLS set-up failed: {0}")]
-    Tls(String),
+    /// The TLS configuration could not be built; the source says why (the CA
+    /// file that cannot be read, or holds no certificate).
+    #[error("TLS set-up failed")]
+    Tls(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The S3 store could not be set up or used.
     #[error("object storage failed")]
     S3(#[from] crate::s3::S3Error),

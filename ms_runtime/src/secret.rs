@@ -1,58 +1,9 @@
-//! A string that must never be printed.
+//! Keeping secrets out of text: [`Secret`] (the protocol crate's, shared
+//! with the gateway) and the redaction of credentials written into URLs.
 
 use std::fmt;
 
-/// A password, token or secret key: `Debug` and `Display` print `***`.
-///
-/// The value is reachable only through [`Secret::expose`], so every place
-/// that uses it is easy to find, and an accidental `{:?}` of a config, an
-/// error or a log field cannot leak it.
-///
-/// ```
-/// use ms_runtime::Secret;
-///
-/// let password = Secret::new("hunter2");
-/// assert_eq!(format!("{password} {password:?}"), "*** ***");
-/// assert_eq!(password.expose(), "hunter2");
-/// ```
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Self(value.to_owned())
-    }
-}
+pub use ms_protocol::Secret;
 
 /// `text` with whatever could be the `user:password@` of a URL replaced by
 /// `***@`: everything between the scheme's `://` (or the start) and the

@@ -89,17 +89,31 @@ pub fn run_from_env<H: Handler>(handler: H) -> std::process::ExitCode {
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
-            eprintln!("{program}: {e}");
+            eprintln!("{program}: {}", with_causes(&e));
             return std::process::ExitCode::from(2);
         }
     };
     match run(config, handler) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("{program}: {e}");
+            eprintln!("{program}: {}", with_causes(&e));
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its chain of sources on one line, `what: why: deeper why`:
+/// errors keep their causes as sources, and a message that stops at the
+/// first one ("TLS set-up failed") would hide which file was wrong.
+fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Waits for SIGINT (Ctrl-C) or SIGTERM.
@@ -298,5 +312,22 @@ impl Service {
             // logs are best effort at exit: a slow output must not hang shutdown
             let _ = sink.flush(Duration::from_secs(5));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_startup_error_is_reported_with_every_cause() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
+        let tls = crate::Error::Tls(Box::new(io));
+        assert_eq!(with_causes(&tls), "TLS set-up failed: no such file");
+        let config = crate::Error::from(Config::from_vars([("MS_LOG_FORMAT", "xml")]).unwrap_err());
+        assert_eq!(
+            with_causes(&config),
+            r#"invalid configuration: MS_LOG_FORMAT (environment) must be term or json, found "xml""#
+        );
     }
 }

@@ -17,41 +17,14 @@ mod password;
 mod users;
 mod users_file;
 
-use std::fmt;
-
 pub use acl::Acl;
+/// A secret string (password, token, key) whose `Debug` and `Display`
+/// print `***`: the protocol crate's, shared with the runtime.
+pub use ms_protocol::Secret;
 use password::{Credential, Sha256Digest};
 pub use users::Users;
 
 use crate::error::{Error, Result};
-
-/// A secret string (password, token, key) whose `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(secret: impl Into<String>) -> Self {
-        Self(secret.into())
-    }
-
-    /// The secret itself; only for checking it or handing it to a client.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
 
 /// Hashes a password with argon2id (19 MiB, 2 passes, 1 lane, random salt)
 /// into the PHC string that a users file takes as `password_hash`.

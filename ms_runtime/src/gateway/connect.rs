@@ -26,8 +26,16 @@ pub(crate) enum ConnectError {
 /// Why the TLS configuration could not be built.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TlsSetupError {
-    #[error("cannot read CA file {path}: {reason}")]
-    CaFile { path: String, reason: String },
+    /// The file cannot be read, is not PEM, or holds a certificate rustls refuses.
+    #[error("cannot use CA file {path}")]
+    CaFile {
+        path: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+    /// The file is PEM but holds no certificate.
+    #[error("no certificate in CA file {path}")]
+    NoCertificate { path: String },
 }
 
 /// Installs ring as rustls' crypto provider once per process: with both ring
@@ -47,29 +55,21 @@ pub(crate) fn tls_config(
     if let Some(path) = ca_file {
         use rustls_pki_types::pem::PemObject as _;
         let shown = path.display().to_string();
-        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path).map_err(|e| {
-            TlsSetupError::CaFile {
+        let ca_file =
+            |source: Box<dyn std::error::Error + Send + Sync + 'static>| TlsSetupError::CaFile {
                 path: shown.clone(),
-                reason: e.to_string(),
-            }
-        })?;
+                source,
+            };
+        let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+            .map_err(|e| ca_file(Box::new(e)))?;
         let mut added = 0;
         for cert in certs {
-            let cert = cert.map_err(|e| TlsSetupError::CaFile {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
-            roots.add(cert).map_err(|e| TlsSetupError::CaFile {
-                path: shown.clone(),
-                reason: e.to_string(),
-            })?;
+            let cert = cert.map_err(|e| ca_file(Box::new(e)))?;
+            roots.add(cert).map_err(|e| ca_file(Box::new(e)))?;
             added += 1;
         }
         if added == 0 {
-            return Err(TlsSetupError::CaFile {
-                path: shown,
-                reason: "no certificate in the file".to_owned(),
-            });
+            return Err(TlsSetupError::NoCertificate { path: shown });
         }
     }
     let mut config = rustls::ClientConfig::builder()
@@ -168,5 +168,33 @@ pub(crate) async fn open(
         ))),
         // awc's errors never contain the request headers, so no credential leaks here
         Err(e) => Err(ConnectError::Failed(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn a_bad_ca_file_keeps_its_cause_as_a_source() {
+        let err = tls_config(Some(Path::new("/nonexistent/ca.pem"))).unwrap_err();
+        assert_eq!(err.to_string(), "cannot use CA file /nonexistent/ca.pem");
+        let err = crate::Error::Tls(Box::new(err));
+        assert_eq!(err.to_string(), "TLS set-up failed");
+        let cause = err.source().unwrap();
+        assert_eq!(cause.to_string(), "cannot use CA file /nonexistent/ca.pem");
+        assert!(
+            cause.source().is_some(),
+            "the file's own error stays reachable"
+        );
+
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        let err = tls_config(Some(empty.path())).unwrap_err();
+        assert!(
+            matches!(err, TlsSetupError::NoCertificate { .. }),
+            "{err:?}"
+        );
     }
 }

@@ -47,7 +47,7 @@ pub(crate) fn start(
     }
     check_hello(&hello)?;
     let tls = connect::tls_config(config.tls_ca_file.as_deref())
-        .map_err(|e| crate::Error::Tls(e.to_string()))?;
+        .map_err(|e| crate::Error::Tls(Box::new(e)))?;
     let settings = SupervisorSettings {
         urls: std::iter::once(&config.gateway_url)
             .chain(&config.gateway_fallback_urls)

@@ -4,7 +4,9 @@
 use slog::{Level, RecordLocation};
 
 use super::LogLevel;
-use super::record::{FieldValue, OwnedRecord, now_ms};
+use ms_protocol::clock::now_ms;
+
+use super::record::{FieldValue, OwnedRecord};
 use super::sink::LogSink;
 
 /// The `log` crate's logger, forwarding to a [`LogSink`].

@@ -1,6 +1,7 @@
 //! Records made owned at the call site, so they can cross to the sink
 //! thread; secret-looking fields are redacted on the way.
 
+use ms_protocol::clock::now_ms;
 use std::fmt;
 
 use slog::{KV, Key, Level, OwnedKVList, Record, RecordLocation, Serializer};
@@ -86,12 +87,6 @@ impl Default for Redaction {
     fn default() -> Self {
         Self::new(DEFAULT_REDACTED.iter().copied())
     }
-}
-
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl OwnedRecord {

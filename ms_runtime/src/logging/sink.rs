@@ -537,7 +537,7 @@ impl SinkActor {
                 level: Level::Warning,
                 msg: format!("{lost} log records dropped: the log queue was full"),
                 location: HERE,
-                ts_ms: super::record::now_ms(),
+                ts_ms: ms_protocol::clock::now_ms(),
                 fields: vec![
                     ("dropped", FieldValue::U64(lost)),
                     ("dropped_total", FieldValue::U64(dropped)),

@@ -11,7 +11,7 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::error::{S3Error, Target, io_error};
-use super::handle::{ObjectStream, Shared};
+use super::handle::{ObjectStream, S3, Shared};
 use super::options::GetOptions;
 
 fn size_of(length: Option<i64>) -> u64 {
@@ -236,4 +236,71 @@ async fn fetch_range(
     }
     file.flush().await.map_err(|e| io_error(path, e))?;
     check_size(target, expected, received)
+}
+
+/// Downloads: into memory, to a file (atomically), or as a stream.
+impl S3 {
+    /// Reads a whole object into memory.
+    ///
+    /// # Errors
+    /// [`S3Error::NotFound`], [`S3Error::TooLarge`] above
+    /// [`S3Options::max_in_memory`](crate::s3::S3Options::max_in_memory), and the others.
+    pub async fn get_bytes(&self, bucket: &str, key: &str) -> Result<Bytes, S3Error> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.run(move |shared, _permit| async move { get_bytes(&shared, &bucket, &key).await })
+            .await
+    }
+
+    /// Downloads an object to `path`, atomically: bytes go to a temporary
+    /// file beside it, renamed over `path` only once complete and checked
+    /// against the object's size. On failure no file is left. Objects larger
+    /// than a part are fetched as ranges, [`S3Options::parts_in_flight`](crate::s3::S3Options::parts_in_flight) at once.
+    ///
+    /// Returns the object's size.
+    ///
+    /// # Errors
+    /// [`S3Error::Io`] for the local file, [`S3Error::Interrupted`] when the
+    /// connection breaks, and the others.
+    pub async fn get_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: impl AsRef<Path>,
+        options: GetOptions,
+    ) -> Result<u64, S3Error> {
+        let (bucket, key, path) = (bucket.to_owned(), key.to_owned(), path.as_ref().to_owned());
+        self.run(move |shared, _permit| async move {
+            get_file(&shared, &bucket, &key, &path, &options).await
+        })
+        .await
+    }
+
+    /// Opens an object as a stream of chunks. The stream holds one of the
+    /// handle's operation slots until it is dropped.
+    ///
+    /// # Errors
+    /// [`S3Error::NotFound`] and the others; chunks fail with
+    /// [`S3Error::Interrupted`] when the connection breaks.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use ms_runtime::s3::S3;
+    /// use sha2::{Digest, Sha256};
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// let mut object = s3.get_stream("datasets", "train.parquet").await?;
+    /// let mut hasher = Sha256::new();
+    /// while let Some(chunk) = object.try_next().await? {
+    ///     hasher.update(&chunk);
+    /// }
+    /// println!("sha256 {:x}", hasher.finalize());
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_stream(&self, bucket: &str, key: &str) -> Result<ObjectStream, S3Error> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.run(
+            move |shared, permit| async move { get_stream(&shared, &bucket, &key, permit).await },
+        )
+        .await
+    }
 }

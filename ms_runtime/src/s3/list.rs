@@ -175,3 +175,28 @@ pub(crate) fn stream(s3: S3, bucket: &str, prefix: &str, delimiter: Option<&str>
         }
     }))
 }
+
+/// Listing, a page at a time.
+impl S3 {
+    /// Lists keys under `prefix`, one page (1000 keys) fetched at a time as
+    /// the stream is read. With a `delimiter` (usually `"/"`), keys below
+    /// the next delimiter are rolled up into [`ListEntry::Prefix`](crate::s3::ListEntry::Prefix) entries.
+    ///
+    /// ```no_run
+    /// use futures_util::TryStreamExt;
+    /// use ms_runtime::s3::{ListEntry, S3};
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// let mut entries = s3.list("docs", "2024/", Some("/"));
+    /// while let Some(entry) = entries.try_next().await? {
+    ///     match entry {
+    ///         ListEntry::Object(object) => println!("{} {}", object.key, object.size),
+    ///         ListEntry::Prefix(prefix) => println!("{prefix}"),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list(&self, bucket: &str, prefix: &str, delimiter: Option<&str>) -> ListStream {
+        stream(self.clone(), bucket, prefix, delimiter)
+    }
+}

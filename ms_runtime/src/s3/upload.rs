@@ -11,7 +11,7 @@ use bytes::{Bytes, BytesMut};
 use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 
 use super::error::{S3Error, Target, io_error};
-use super::handle::{Shared, Uploaded};
+use super::handle::{S3, Shared, Uploaded};
 use super::options::PutOptions;
 
 /// Most parts S3 accepts in one upload.
@@ -368,6 +368,85 @@ where
     }
     completed.sort_by_key(|p| p.part_number());
     Ok((done, completed))
+}
+
+/// Uploads: bytes, files and streams, multipart above a part.
+impl S3 {
+    /// Stores `body` under `key`; multipart above [`S3Options::part_size`](crate::s3::S3Options::part_size).
+    ///
+    /// # Errors
+    /// [`S3Error`] from the store; on a failed multipart upload the upload
+    /// is aborted, so no parts stay behind.
+    pub async fn put_bytes(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        options: PutOptions,
+    ) -> Result<Uploaded, S3Error> {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.run(move |shared, _permit| async move {
+            put_bytes(&shared, &bucket, &key, body, &options).await
+        })
+        .await
+    }
+
+    /// Stores the file at `path` under `key`, read from disk part by part
+    /// (memory stays bounded whatever the file's size).
+    ///
+    /// # Errors
+    /// [`S3Error::Io`] when the file cannot be read, else as [`S3::put_bytes`].
+    pub async fn put_file(
+        &self,
+        bucket: &str,
+        key: &str,
+        path: impl AsRef<Path>,
+        options: PutOptions,
+    ) -> Result<Uploaded, S3Error> {
+        let (bucket, key, path) = (bucket.to_owned(), key.to_owned(), path.as_ref().to_owned());
+        self.run(move |shared, _permit| async move {
+            put_file(&shared, &bucket, &key, &path, &options).await
+        })
+        .await
+    }
+
+    /// Stores what `body` yields under `key`, its length unknown in advance.
+    ///
+    /// Memory held: at most [`S3Options::parts_in_flight`](crate::s3::S3Options::parts_in_flight) + 1 parts.
+    /// Past 10 000 parts (80 GiB with 8 MiB parts) the upload fails.
+    ///
+    /// # Errors
+    /// [`S3Error::Interrupted`] when `body` yields an error, else as [`S3::put_bytes`].
+    ///
+    /// ```no_run
+    /// use bytes::Bytes;
+    /// use futures_util::stream;
+    /// use ms_runtime::s3::{PutOptions, S3};
+    ///
+    /// # async fn demo(s3: S3) -> Result<(), ms_runtime::s3::S3Error> {
+    /// // rows made on the fly: the size is not known in advance
+    /// let rows = (0..1_000_000).map(|i| Ok(Bytes::from(format!("{i},row {i}\n"))));
+    /// let options = PutOptions::new().content_type("text/csv");
+    /// let uploaded = s3.put_stream("exports", "rows.csv", stream::iter(rows), options).await?;
+    /// println!("{} bytes in {} parts", uploaded.size, uploaded.parts);
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_stream<S>(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: S,
+        options: PutOptions,
+    ) -> Result<Uploaded, S3Error>
+    where
+        S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
+    {
+        let (bucket, key) = (bucket.to_owned(), key.to_owned());
+        self.run(move |shared, _permit| async move {
+            put_stream(&shared, &bucket, &key, Box::pin(body), &options).await
+        })
+        .await
+    }
 }
 
 #[cfg(test)]
