@@ -45,7 +45,9 @@ mod session;
 mod tls;
 
 pub use auth::{Acl, Principal, Secret, Token, User, Users, hash_password};
-pub use cluster::{ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, NatsAuth};
+pub use cluster::{
+    ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, DEFAULT_PATIENCE_MS, NatsAuth,
+};
 pub use config::{DevS3Config, GatewayConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use gateway::{Gateway, RunningGateway};

@@ -32,21 +32,28 @@ impl NatsServer {
     /// Starts one with its store in a fresh temp dir and waits until
     /// JetStream is ready.
     pub fn start() -> Self {
-        let server = Self::spawn(&[]);
+        Self::start_on_port(None)
+    }
+
+    /// Starts one listening for clients on `port` (a free one for `None`)
+    /// and waits until JetStream is ready.
+    pub fn start_on_port(port: Option<u16>) -> Self {
+        let port = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
+        let server = Self::spawn(&port, &[]);
         server.wait_healthy();
         server
     }
 
-    /// Starts one with `extra` arguments and waits until JetStream is ready
-    /// (for a cluster member: until a meta leader exists).
-    fn spawn(extra: &[String]) -> Self {
+    /// Starts one with clients on `port` ("-1": a free one) and `extra`
+    /// arguments; does not wait for it.
+    fn spawn(port: &str, extra: &[String]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         let ports = dir.path().join("ports");
         std::fs::create_dir_all(&store).unwrap();
         std::fs::create_dir_all(&ports).unwrap();
         let child = Command::new(nats_server())
-            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", port, "-m", "-1", "-sd"])
             .arg(&store)
             .arg("--ports_file_dir")
             .arg(&ports)
@@ -108,16 +115,19 @@ impl NatsCluster {
             .iter()
             .zip(&names)
             .map(|(port, name)| {
-                NatsServer::spawn(&[
-                    "-n".to_owned(),
-                    name.clone(),
-                    "--cluster_name".to_owned(),
-                    "C".to_owned(),
-                    "--cluster".to_owned(),
-                    format!("nats://127.0.0.1:{port}"),
-                    "--routes".to_owned(),
-                    routes.clone(),
-                ])
+                NatsServer::spawn(
+                    "-1",
+                    &[
+                        "-n".to_owned(),
+                        name.clone(),
+                        "--cluster_name".to_owned(),
+                        "C".to_owned(),
+                        "--cluster".to_owned(),
+                        format!("nats://127.0.0.1:{port}"),
+                        "--routes".to_owned(),
+                        routes.clone(),
+                    ],
+                )
             })
             .collect();
         // `js-enabled-only` answers 200 before the members have elected a
