@@ -566,3 +566,7 @@ mod tests;
 #[cfg(test)]
 #[path = "trust_tests.rs"]
 mod trust_tests;
+
+#[cfg(test)]
+#[path = "remote_tests.rs"]
+mod remote_tests;
