@@ -2,7 +2,7 @@
 //! (killed on drop), gateway nodes on it, and echo instances that count
 //! their handler runs and reconnect to the next node when theirs dies.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -253,6 +253,12 @@ pub struct EchoStats {
     pub per_instance: Mutex<HashMap<String, u64>>,
     /// Runs per request id.
     pub per_request: Mutex<HashMap<String, u64>>,
+    /// (instance, request id) pairs run so far, over reconnections.
+    pub run_by: Mutex<HashSet<(String, String)>>,
+    /// Per instance: runs of a request that same instance had run before
+    /// (these echo instances keep no dedup across connections, the
+    /// runtime's services do).
+    pub reruns: Mutex<HashMap<String, u64>>,
     /// Events received (topic, payload), acked.
     pub events: Mutex<Vec<String>>,
 }
@@ -350,6 +356,19 @@ async fn serve_echo<S>(
                     .unwrap()
                     .entry(envelope.id.to_string())
                     .or_default() += 1;
+                let first = stats
+                    .run_by
+                    .lock()
+                    .unwrap()
+                    .insert((instance.to_owned(), envelope.id.to_string()));
+                if !first {
+                    *stats
+                        .reruns
+                        .lock()
+                        .unwrap()
+                        .entry(instance.to_owned())
+                        .or_default() += 1;
+                }
                 let payload = match &request.payload {
                     Payload::Inline(json) => json.clone(),
                     Payload::Ref(_) => Json::null(),
