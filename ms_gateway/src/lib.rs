@@ -10,7 +10,8 @@
 //!   heartbeats).
 //! - `http_edge`: `/v1/ws` upgrade, `/v1/invoke`, `/v1/publish`, `/healthz`,
 //!   `/metrics`, Basic and bearer auth.
-//! - [`metrics`]: counters and the latency histogram in Prometheus text.
+//! - [`metrics`]: the router's counters, latency histogram and gauges, and
+//!   the I/O layer's session stats, in Prometheus text.
 //! - `cluster`: cluster mode (`--nats`), the I/O shell that shares work,
 //!   answers and service knowledge with other nodes through NATS
 //!   JetStream (docs/cluster.md); absent, the gateway is one process.
@@ -45,7 +46,9 @@ mod session;
 mod tls;
 
 pub use auth::{Acl, Principal, Secret, Token, User, Users, hash_password};
-pub use cluster::{ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, NatsAuth};
+pub use cluster::{
+    ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, DEFAULT_PATIENCE_MS, NatsAuth,
+};
 pub use config::{DevS3Config, GatewayConfig, TlsFiles};
 pub use error::{Error, Result};
 pub use gateway::{Gateway, RunningGateway};

@@ -126,6 +126,11 @@ struct Cli {
     /// How long work taken by a silent node waits before another node gets it, in ms.
     #[arg(long, env = "MS_GATEWAY_NATS_ACK_WAIT_MS", default_value_t = ms_gateway::DEFAULT_ACK_WAIT_MS, value_parser = clap::value_parser!(u64).range(300..))]
     nats_ack_wait_ms: u64,
+    /// How long the node keeps trying what JetStream cannot take yet (no
+    /// stream leader, a server still starting), in ms: publishing work and
+    /// answers, and connecting and creating the streams at start.
+    #[arg(long, env = "MS_GATEWAY_NATS_PATIENCE_MS", default_value_t = ms_gateway::DEFAULT_PATIENCE_MS)]
+    nats_patience_ms: u64,
 }
 
 /// What the binary can do besides serving.
@@ -208,6 +213,7 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
         cluster.tls_ca = cli.nats_tls_ca.clone();
         cluster.replicas = usize::try_from(cli.nats_replicas).unwrap_or(1);
         cluster.ack_wait_ms = cli.nats_ack_wait_ms;
+        cluster.patience_ms = cli.nats_patience_ms;
         config.cluster = Some(cluster);
     }
     if dev_user {

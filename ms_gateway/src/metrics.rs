@@ -1,85 +1,12 @@
-//! Counters and the request latency histogram, written by hand in the
-//! Prometheus text format (version 0.0.4) for `GET /metrics`.
+//! `GET /metrics`: the router's counters, latency histogram and gauges
+//! (defined in [`crate::router`], which counts them) and the I/O layer's
+//! own [`SessionStats`], written by hand in the Prometheus text format
+//! (version 0.0.4). Depends on the router, never the reverse.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use ms_protocol::ErrorCode;
-
 use crate::router::Gauges;
-
-/// Upper bounds of the latency histogram buckets, in milliseconds.
-pub const LATENCY_BUCKETS_MS: [u64; 12] =
-    [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 5_000, 30_000];
-
-/// A cumulative histogram of request latencies in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Histogram {
-    /// Observations at or below each bound of [`LATENCY_BUCKETS_MS`].
-    buckets: [u64; LATENCY_BUCKETS_MS.len()],
-    /// All observations.
-    count: u64,
-    /// Their sum, in ms.
-    sum_ms: u64,
-}
-
-impl Histogram {
-    /// Records one latency.
-    pub fn observe(&mut self, ms: u64) {
-        for (bucket, bound) in self.buckets.iter_mut().zip(LATENCY_BUCKETS_MS) {
-            if ms <= bound {
-                *bucket += 1;
-            }
-        }
-        self.count += 1;
-        self.sum_ms = self.sum_ms.saturating_add(ms);
-    }
-
-    /// Observations so far.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-}
-
-/// Monotonic counters kept by the router.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Counters {
-    /// Sessions that said hello.
-    pub sessions_opened: u64,
-    /// Requests accepted into a queue.
-    pub requests_accepted: u64,
-    /// Events accepted (once per publish, however many subscribers).
-    pub events_accepted: u64,
-    /// Deliveries of requests and events to services, first ones and again.
-    pub delivered: u64,
-    /// Deliveries with `attempt` > 1.
-    pub redelivered: u64,
-    /// Requests answered with `timeout`.
-    pub timeouts: u64,
-    /// Connections closed because a newer one of the same instance said hello.
-    pub sessions_replaced: u64,
-    /// Requests whose HTTP caller left before the answer.
-    pub requests_abandoned: u64,
-    /// Replies and errors refused because they came on a connection that
-    /// does not hold the request.
-    pub settlements_refused: u64,
-    /// Event copies dropped: a subscriber's queue was full, or the
-    /// subscriber was forgotten after its TTL.
-    pub events_dropped: u64,
-    /// Service names forgotten after their TTL without an instance.
-    pub services_forgotten: u64,
-    /// Error answers to callers, by code (gateway-made and service-made).
-    pub errors: BTreeMap<String, u64>,
-    /// Time from acceptance to the service's answer.
-    pub latency: Histogram,
-}
-
-impl Counters {
-    /// Counts one error answer.
-    pub fn count_error(&mut self, code: &ErrorCode) {
-        *self.errors.entry(code.as_str().to_owned()).or_default() += 1;
-    }
-}
+pub use crate::router::{Counters, Histogram, LATENCY_BUCKETS_MS};
 
 /// What the I/O layer counts itself (the router never sees these).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -237,7 +164,7 @@ pub fn render(counters: &Counters, gauges: &Gauges, io: &SessionStats) -> String
         "# HELP ms_gateway_request_duration_seconds Time from acceptance to the service's answer."
     );
     let _ = writeln!(out, "# TYPE ms_gateway_request_duration_seconds histogram");
-    for (bound, n) in LATENCY_BUCKETS_MS.iter().zip(h.buckets) {
+    for (bound, n) in LATENCY_BUCKETS_MS.iter().zip(h.buckets()) {
         let _ = writeln!(
             out,
             "ms_gateway_request_duration_seconds_bucket{{le=\"{}\"}} {n}",
@@ -247,14 +174,18 @@ pub fn render(counters: &Counters, gauges: &Gauges, io: &SessionStats) -> String
     let _ = writeln!(
         out,
         "ms_gateway_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-        h.count
+        h.count()
     );
     let _ = writeln!(
         out,
         "ms_gateway_request_duration_seconds_sum {}",
-        seconds(h.sum_ms)
+        seconds(h.sum_ms())
     );
-    let _ = writeln!(out, "ms_gateway_request_duration_seconds_count {}", h.count);
+    let _ = writeln!(
+        out,
+        "ms_gateway_request_duration_seconds_count {}",
+        h.count()
+    );
     out
 }
 
@@ -292,6 +223,8 @@ fn escape(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use ms_protocol::ErrorCode;
+
     use super::*;
 
     #[test]
@@ -299,9 +232,9 @@ mod tests {
         let mut h = Histogram::default();
         h.observe(3);
         h.observe(40_000);
-        assert_eq!(h.buckets[0], 0);
-        assert_eq!(h.buckets[2], 1);
-        assert_eq!(h.buckets[LATENCY_BUCKETS_MS.len() - 1], 1);
+        assert_eq!(h.buckets()[0], 0);
+        assert_eq!(h.buckets()[2], 1);
+        assert_eq!(h.buckets()[LATENCY_BUCKETS_MS.len() - 1], 1);
         assert_eq!(h.count(), 2);
     }
 

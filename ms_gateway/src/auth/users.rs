@@ -229,10 +229,22 @@ impl Users {
             path: path.to_owned(),
             source,
         })?;
-        users_file::load(self, &text).map_err(|reason| Error::UsersFile {
+        let parsed = users_file::parse(&text).map_err(|reason| Error::UsersFile {
             path: path.to_owned(),
             reason,
-        })
+        })?;
+        self.add_parsed(parsed);
+        Ok(())
+    }
+
+    /// Adds what [`users_file::parse`] read.
+    pub(super) fn add_parsed(&mut self, (users, tokens): (Vec<User>, Vec<Token>)) {
+        for user in users {
+            self.add_user(user);
+        }
+        for token in tokens {
+            self.add_token(token);
+        }
     }
 }
 

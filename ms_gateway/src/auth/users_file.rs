@@ -5,7 +5,7 @@ use serde::Deserialize;
 
 use super::acl::{Acl, check_pattern};
 use super::password::{Credential, Sha256Digest};
-use super::{Token, User, Users};
+use super::{Token, User};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -41,12 +41,16 @@ struct TokenEntry {
     subscribe: Option<Vec<String>>,
 }
 
-/// Adds the users and tokens of a users file's text to `users`.
+/// The users and tokens of a users file's text (the caller adds them to
+/// its `Users`: this module only parses, so it depends on nothing that
+/// depends on it).
 ///
 /// # Errors
 /// What is wrong, naming the entry, never a secret.
-pub(crate) fn load(users: &mut Users, text: &str) -> Result<(), String> {
+pub(crate) fn parse(text: &str) -> Result<(Vec<User>, Vec<Token>), String> {
     let file: UsersFile = toml::from_str(text).map_err(|e| e.message().to_owned())?;
+    let mut users = Vec::new();
+    let mut tokens = Vec::new();
     for entry in file.users {
         let name = entry.name;
         if name.is_empty() || name.contains(':') {
@@ -72,7 +76,7 @@ pub(crate) fn load(users: &mut Users, text: &str) -> Result<(), String> {
             entry.publish,
             entry.subscribe,
         )?;
-        users.add_user(User {
+        users.push(User {
             name,
             credential,
             acl,
@@ -97,9 +101,9 @@ pub(crate) fn load(users: &mut Users, text: &str) -> Result<(), String> {
             entry.publish,
             entry.subscribe,
         )?;
-        users.add_token(Token { name, digest, acl });
+        tokens.push(Token { name, digest, acl });
     }
-    Ok(())
+    Ok((users, tokens))
 }
 
 /// The entry's lists, each pattern checked.
@@ -130,6 +134,7 @@ fn acl(
 
 #[cfg(test)]
 mod tests {
+    use super::super::Users;
     use super::super::password::tests::{cheap_argon2id, cheap_bcrypt};
     use super::super::tests::basic;
     use super::*;
@@ -164,7 +169,7 @@ call = ["ocr"]
             argon2 = cheap_argon2id("apw"),
         );
         let mut users = Users::new();
-        load(&mut users, &text).unwrap();
+        users.add_parsed(parse(&text).unwrap());
         let a = users.authenticate(Some(&basic("a:password"))).unwrap();
         assert!(a.may_register("ocr") && !a.may_register("billing"));
         let b = users.authenticate(Some(&basic("b:bpw"))).unwrap();
@@ -207,7 +212,7 @@ call = ["ocr"]
                 "admin",
             ),
         ] {
-            let error = load(&mut Users::new(), text).unwrap_err();
+            let error = parse(text).unwrap_err();
             assert!(error.contains(expected), "{text}: {error}");
             assert!(!error.contains("s3cret"), "{error}");
         }

@@ -10,6 +10,9 @@ pub const DEFAULT_ACK_WAIT_MS: u64 = 10_000;
 /// Default of [`ClusterConfig::max_work_bytes`]: 256 MiB of accepted work
 /// (and as much for answers).
 pub const DEFAULT_MAX_WORK_BYTES: i64 = 256 << 20;
+/// Default of [`ClusterConfig::patience_ms`]: longer than an R3 stream's
+/// leader election (about 8 s measured after a SIGKILL).
+pub const DEFAULT_PATIENCE_MS: u64 = 20_000;
 
 /// Cluster mode (`--nats`): the node shares its work, answers and service
 /// knowledge with the other nodes through NATS JetStream (docs/cluster.md).
@@ -30,6 +33,12 @@ pub struct ClusterConfig {
     pub ack_wait_ms: u64,
     /// Most bytes of accepted work in the stream; past it new work gets `overloaded`.
     pub max_work_bytes: i64,
+    /// How long, in ms, the node keeps trying what JetStream cannot take
+    /// yet (no stream leader during an election, a server still starting):
+    /// publishing accepted work or an answer (then the sender gets
+    /// `overloaded`, or the answered request goes back), and connecting
+    /// and creating the streams at start (then the node fails to start).
+    pub patience_ms: u64,
 }
 
 impl ClusterConfig {
@@ -43,6 +52,7 @@ impl ClusterConfig {
             replicas: 1,
             ack_wait_ms: DEFAULT_ACK_WAIT_MS,
             max_work_bytes: DEFAULT_MAX_WORK_BYTES,
+            patience_ms: DEFAULT_PATIENCE_MS,
         }
     }
 }

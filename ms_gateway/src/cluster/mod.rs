@@ -12,15 +12,19 @@
 //! - `registry`: what each node's instances serve, in a KV bucket watched
 //!   by every node.
 //! - `names`: subjects, names and headers.
+//! - `patience`: the one retry loop for what JetStream cannot take yet.
 
 mod backplane;
 mod config;
 mod intake;
 mod names;
+mod patience;
 mod registry;
 mod shell;
 
-pub use config::{ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, NatsAuth};
+pub use config::{
+    ClusterConfig, DEFAULT_ACK_WAIT_MS, DEFAULT_MAX_WORK_BYTES, DEFAULT_PATIENCE_MS, NatsAuth,
+};
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -20,15 +20,9 @@ use super::names::{
     AnswerTo, CALLER_HEADER, MSG_ID_HEADER, ORIGIN_HEADER, answer_msg_id, http_answer_subject,
     service_answer_subject, work_msg_id, work_subject,
 };
+use super::patience::retry_until;
 use crate::hub::{Hub, Order};
 use crate::router::{Forward, InstanceKey, Origin, RemoteDone, Ticket};
-
-/// How long accepted work is offered to the backplane before its sender
-/// gets `overloaded`: longer than an R3 stream's leader election (about
-/// 8 s measured after a SIGKILL).
-const PUBLISH_PATIENCE: Duration = Duration::from_secs(20);
-/// Pause between two offers of the same work.
-const PUBLISH_RETRY: Duration = Duration::from_millis(250);
 
 /// A backplane message this node took and has not settled.
 pub(super) struct Held {
@@ -177,7 +171,7 @@ impl Shell {
             if let Some(answer_to) = &answer_to {
                 headers.insert(ORIGIN_HEADER, answer_to.header().as_str());
             }
-            self.publish_work(work_subject(target), headers, payload.clone())
+            self.publish_stored(work_subject(target), headers, payload.clone())
         });
         let failure = futures_util::future::join_all(publishes)
             .await
@@ -202,44 +196,41 @@ impl Shell {
         }
     }
 
-    /// Publishes one message of work and awaits its ack. A failure that a
-    /// stream leader election explains (no responder, no ack in time, a
-    /// connection lost to a dead server) is retried with the same
+    /// Publishes one message to a stream (work or an answer) and awaits
+    /// its ack. A failure that a stream leader election explains (no
+    /// responder, no ack in time, a connection lost to a dead server) is
+    /// retried for [`ClusterConfig::patience_ms`] with the same
     /// `Nats-Msg-Id`, so a retry that follows a lost ack stores nothing
     /// twice; a refusal (the stream full) is not.
-    async fn publish_work(
+    async fn publish_stored(
         &self,
         subject: String,
         headers: HeaderMap,
         payload: Bytes,
     ) -> Result<(), String> {
-        let give_up = tokio::time::Instant::now() + PUBLISH_PATIENCE;
-        loop {
-            let published = match self
-                .js
-                .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
-                .await
-            {
-                Ok(ack) => ack.await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            match published {
-                Ok(()) => return Ok(()),
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        PublishErrorKind::StreamNotFound
-                            | PublishErrorKind::TimedOut
-                            | PublishErrorKind::BrokenPipe
-                            | PublishErrorKind::MaxAckPending
-                    ) && tokio::time::Instant::now() + PUBLISH_RETRY < give_up =>
-                {
-                    slog::debug!(self.log, "work not stored yet; retrying"; "error" => %e);
-                    tokio::time::sleep(PUBLISH_RETRY).await;
-                }
-                Err(e) => return Err(e.to_string()),
-            }
-        }
+        let give_up = tokio::time::Instant::now() + Duration::from_millis(self.config.patience_ms);
+        retry_until(
+            give_up,
+            || async {
+                self.js
+                    .publish_with_headers(subject.clone(), headers.clone(), payload.clone())
+                    .await?
+                    .await
+                    .map(|_| ())
+            },
+            |e| {
+                matches!(
+                    e.kind(),
+                    PublishErrorKind::StreamNotFound
+                        | PublishErrorKind::TimedOut
+                        | PublishErrorKind::BrokenPipe
+                        | PublishErrorKind::MaxAckPending
+                )
+            },
+            |e| slog::debug!(self.log, "not stored yet; retrying"; "subject" => &subject, "error" => %e),
+        )
+        .await
+        .map_err(|e| e.to_string())
     }
 
     /// Sends a request's answer to its origin, then settles the request's
@@ -274,15 +265,10 @@ impl Shell {
                     .unwrap_or_default();
                 let mut headers = HeaderMap::new();
                 headers.insert(MSG_ID_HEADER, answer_msg_id(&key, &request_id).as_str());
-                let published = match self
-                    .js
-                    .publish_with_headers(service_answer_subject(&key), headers, payload)
+                match self
+                    .publish_stored(service_answer_subject(&key), headers, payload)
                     .await
                 {
-                    Ok(ack) => ack.await.map(|_| ()).map_err(|e| e.to_string()),
-                    Err(e) => Err(e.to_string()),
-                };
-                match published {
                     Ok(()) => AckKind::Ack,
                     Err(reason) => {
                         slog::warn!(self.log, "cannot store an answer; the request goes back";

@@ -14,26 +14,29 @@
 //! and every bound in [`RouterLimits`] holds whatever peers send.
 
 mod accept;
+mod connection;
 mod deliver;
 mod job;
 mod limits;
 mod outcome;
+mod readings;
 mod remote;
 mod service;
 mod settle;
+mod shutdown;
 
 pub use job::JobId;
 pub use limits::{
     DEFAULT_MAX_DEADLINE_MS, DEFAULT_MAX_HELD_BYTES, DEFAULT_MAX_IN_FLIGHT, RouterLimits,
 };
 pub use outcome::{Confirm, Effect, Forward, Outcome, RemoteDone};
+pub use readings::{Counters, Gauges, Histogram, LATENCY_BUCKETS_MS};
 pub use remote::Ticket;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
-use ms_protocol::{Body, Envelope, ErrorCode, Headers, Hello, MessageId, Request, WireError};
+use ms_protocol::{Body, Envelope, ErrorCode, Headers, MessageId, Request, WireError};
 
-use crate::metrics::Counters;
 use job::{Job, JobKind, JobState};
 use service::{Conn, Service};
 
@@ -69,21 +72,6 @@ pub enum Origin {
     /// Cluster mode: a request taken from the backplane; its answer goes
     /// back through the message it came in.
     Remote(Ticket),
-}
-
-/// A gauge reading of the router, for `/metrics`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Gauges {
-    /// Connected instances per service name.
-    pub connections: Vec<(String, usize)>,
-    /// Unsettled requests and unacked events delivered, per service name.
-    pub in_flight: Vec<(String, usize)>,
-    /// Work waiting in the queue, per service name.
-    pub queued: Vec<(String, usize)>,
-    /// Bytes held over all services (see [`RouterLimits::max_held_bytes`]).
-    pub held_bytes: u64,
-    /// Service names known.
-    pub services: usize,
 }
 
 /// The gateway's routing state. See the module documentation.
@@ -191,115 +179,6 @@ impl Router {
     /// What the gateway grants a connection whose `hello` asked `asked`.
     pub fn granted_in_flight(&self, asked: u32) -> u32 {
         asked.min(self.limits.max_in_flight).max(1)
-    }
-
-    /// A service instance said `hello` on connection `conn`: it starts
-    /// taking work, and answers it has not acknowledged are sent again.
-    ///
-    /// An older connection of the same instance is replaced: it is closed
-    /// with [`CLOSE_REPLACED`] and what it held is delivered again.
-    pub fn connect(&mut self, conn: ConnId, hello: &Hello, now: u64) -> Vec<Effect> {
-        let key = InstanceKey {
-            service: hello.service.clone(),
-            instance: hello.instance.clone(),
-        };
-        let mut effects = Vec::new();
-        if let Some(&older) = self.instances.get(&key)
-            && older != conn
-        {
-            self.counters.sessions_replaced += 1;
-            effects.push(Effect::Close {
-                conn: older,
-                code: CLOSE_REPLACED,
-                reason: "replaced by a newer connection of the same instance",
-            });
-            effects.extend(self.disconnect(older, now));
-        }
-        let service = self.services.entry(key.service.clone()).or_default();
-        service.ever_connected = true;
-        service.idle_since = None;
-        service.known_routes.extend(hello.routes.iter().cloned());
-        service.topics.extend(hello.topics.iter().cloned());
-        service.conns.push(conn);
-        self.conns.insert(
-            conn,
-            Conn::new(
-                key.clone(),
-                hello,
-                self.limits.max_in_flight,
-                self.limits.max_conn_bytes,
-            ),
-        );
-        self.instances.insert(key.clone(), conn);
-        self.counters.sessions_opened += 1;
-
-        if let Some(answers) = self.unacked_answers.get(&key) {
-            for (envelope, _, _) in answers {
-                effects.push(Effect::Send {
-                    conn,
-                    envelope: envelope.clone(),
-                });
-            }
-        }
-        self.pump(&key.service, &mut effects);
-        effects
-    }
-
-    /// Connection `conn` closed: what it held unsettled goes back to the
-    /// front of its service's queue, to be delivered again with `attempt`
-    /// incremented.
-    pub fn disconnect(&mut self, conn: ConnId, now: u64) -> Vec<Effect> {
-        let mut effects = Vec::new();
-        let Some(gone) = self.conns.remove(&conn) else {
-            return effects;
-        };
-        if self.instances.get(&gone.key) == Some(&conn) {
-            self.instances.remove(&gone.key);
-        }
-        let service_name = gone.key.service.clone();
-        let mut back: Vec<JobId> = Vec::new();
-        for job_id in gone.in_flight.values() {
-            let Some(job) = self.jobs.get_mut(job_id) else {
-                continue;
-            };
-            match job.state {
-                JobState::Expired(_) => {
-                    // Nobody waits for it: forget it rather than run it again.
-                    job.state = JobState::Queued;
-                    self.remove_job(*job_id);
-                }
-                _ if job.remote.is_some() => {
-                    // The backplane delivers it again, to any node.
-                    if let Some(ticket) = job.remote {
-                        effects.push(Effect::RemoteDone {
-                            ticket,
-                            done: RemoteDone::HandBack,
-                        });
-                    }
-                    job.state = JobState::Queued;
-                    self.remove_job(*job_id);
-                }
-                _ => {
-                    job.state = JobState::Queued;
-                    back.push(*job_id);
-                }
-            }
-        }
-        // Oldest first, so the queue keeps arrival order.
-        back.sort();
-        if let Some(service) = self.services.get_mut(&service_name) {
-            service.conns.retain(|c| *c != conn);
-            if service.conns.is_empty() {
-                service.idle_since = Some(now);
-            }
-            for job_id in back.into_iter().rev() {
-                service.queue.push_front(job_id);
-            }
-        }
-        self.hand_back_answers(&gone.key, &mut effects);
-        self.hand_back_stranded(&service_name, &mut effects);
-        self.pump(&service_name, &mut effects);
-        effects
     }
 
     /// `POST /v1/invoke/{to}/{route}` from HTTP caller `caller`.
@@ -477,53 +356,6 @@ impl Router {
         effects
     }
 
-    /// Starts a graceful shutdown: refuses new work and answers everything
-    /// queued with `overloaded` (retryable). Work in flight stays until it is
-    /// settled or [`Router::abandon_all`].
-    pub fn begin_shutdown(&mut self) -> Vec<Effect> {
-        self.draining = true;
-        let mut effects = Vec::new();
-        let queued: Vec<JobId> = self
-            .services
-            .values_mut()
-            .flat_map(|s| std::mem::take(&mut s.queue))
-            .collect();
-        for job_id in queued {
-            if self.hand_back(job_id, &mut effects) {
-                continue;
-            }
-            self.fail(
-                job_id,
-                WireError::new(ErrorCode::Overloaded, "the gateway is shutting down"),
-                &mut effects,
-            );
-        }
-        effects
-    }
-
-    /// Answers everything still held with `overloaded`: the last step of a shutdown.
-    pub fn abandon_all(&mut self) -> Vec<Effect> {
-        let mut effects = self.begin_shutdown();
-        let held: Vec<JobId> = self.jobs.keys().copied().collect();
-        for job_id in held {
-            if self.hand_back(job_id, &mut effects) {
-                continue;
-            }
-            if matches!(
-                self.jobs.get(&job_id).map(|j| &j.state),
-                Some(JobState::Expired(_))
-            ) {
-                continue;
-            }
-            self.fail(
-                job_id,
-                WireError::new(ErrorCode::Overloaded, "the gateway is shutting down"),
-                &mut effects,
-            );
-        }
-        effects
-    }
-
     /// The live request sent by `origin` with frame id `id`.
     fn live_request(&self, origin: &Origin, id: &MessageId) -> Option<JobId> {
         self.live_requests.get(id)?.iter().copied().find(|job_id| {
@@ -566,3 +398,7 @@ mod tests;
 #[cfg(test)]
 #[path = "trust_tests.rs"]
 mod trust_tests;
+
+#[cfg(test)]
+#[path = "remote_tests.rs"]
+mod remote_tests;

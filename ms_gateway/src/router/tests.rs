@@ -4,7 +4,7 @@ use ms_protocol::{
 
 use super::*;
 
-fn hello(service: &str, instance: &str, max: u32) -> Hello {
+pub(super) fn hello(service: &str, instance: &str, max: u32) -> Hello {
     Hello {
         service: service.into(),
         instance: instance.into(),
@@ -15,7 +15,7 @@ fn hello(service: &str, instance: &str, max: u32) -> Hello {
     }
 }
 
-fn request(to: &str, route: &str) -> Request {
+pub(super) fn request(to: &str, route: &str) -> Request {
     Request {
         to: to.into(),
         route: route.into(),
@@ -24,13 +24,13 @@ fn request(to: &str, route: &str) -> Request {
     }
 }
 
-fn deadline(ms: u64) -> Headers {
+pub(super) fn deadline(ms: u64) -> Headers {
     let mut h = Headers::new();
     h.set_deadline_ms(ms);
     h
 }
 
-fn sends(effects: &[Effect]) -> Vec<(ConnId, Envelope)> {
+pub(super) fn sends(effects: &[Effect]) -> Vec<(ConnId, Envelope)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -40,7 +40,7 @@ fn sends(effects: &[Effect]) -> Vec<(ConnId, Envelope)> {
         .collect()
 }
 
-fn answers(effects: &[Effect]) -> Vec<(CallerId, Outcome)> {
+pub(super) fn answers(effects: &[Effect]) -> Vec<(CallerId, Outcome)> {
     effects
         .iter()
         .filter_map(|e| match e {
@@ -57,7 +57,7 @@ fn failed_code(effects: &[Effect]) -> Option<ErrorCode> {
     })
 }
 
-fn id(text: &str) -> MessageId {
+pub(super) fn id(text: &str) -> MessageId {
     MessageId::new(text).unwrap()
 }
 

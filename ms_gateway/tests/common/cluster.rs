@@ -2,7 +2,7 @@
 //! (killed on drop), gateway nodes on it, and echo instances that count
 //! their handler runs and reconnect to the next node when theirs dies.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,21 +32,28 @@ impl NatsServer {
     /// Starts one with its store in a fresh temp dir and waits until
     /// JetStream is ready.
     pub fn start() -> Self {
-        let server = Self::spawn(&[]);
+        Self::start_on_port(None)
+    }
+
+    /// Starts one listening for clients on `port` (a free one for `None`)
+    /// and waits until JetStream is ready.
+    pub fn start_on_port(port: Option<u16>) -> Self {
+        let port = port.map_or_else(|| "-1".to_owned(), |p| p.to_string());
+        let server = Self::spawn(&port, &[]);
         server.wait_healthy();
         server
     }
 
-    /// Starts one with `extra` arguments and waits until JetStream is ready
-    /// (for a cluster member: until a meta leader exists).
-    fn spawn(extra: &[String]) -> Self {
+    /// Starts one with clients on `port` ("-1": a free one) and `extra`
+    /// arguments; does not wait for it.
+    fn spawn(port: &str, extra: &[String]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = dir.path().join("store");
         let ports = dir.path().join("ports");
         std::fs::create_dir_all(&store).unwrap();
         std::fs::create_dir_all(&ports).unwrap();
         let child = Command::new(nats_server())
-            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-m", "-1", "-sd"])
+            .args(["-js", "-a", "127.0.0.1", "-p", port, "-m", "-1", "-sd"])
             .arg(&store)
             .arg("--ports_file_dir")
             .arg(&ports)
@@ -108,16 +115,19 @@ impl NatsCluster {
             .iter()
             .zip(&names)
             .map(|(port, name)| {
-                NatsServer::spawn(&[
-                    "-n".to_owned(),
-                    name.clone(),
-                    "--cluster_name".to_owned(),
-                    "C".to_owned(),
-                    "--cluster".to_owned(),
-                    format!("nats://127.0.0.1:{port}"),
-                    "--routes".to_owned(),
-                    routes.clone(),
-                ])
+                NatsServer::spawn(
+                    "-1",
+                    &[
+                        "-n".to_owned(),
+                        name.clone(),
+                        "--cluster_name".to_owned(),
+                        "C".to_owned(),
+                        "--cluster".to_owned(),
+                        format!("nats://127.0.0.1:{port}"),
+                        "--routes".to_owned(),
+                        routes.clone(),
+                    ],
+                )
             })
             .collect();
         // `js-enabled-only` answers 200 before the members have elected a
@@ -243,6 +253,12 @@ pub struct EchoStats {
     pub per_instance: Mutex<HashMap<String, u64>>,
     /// Runs per request id.
     pub per_request: Mutex<HashMap<String, u64>>,
+    /// (instance, request id) pairs run so far, over reconnections.
+    pub run_by: Mutex<HashSet<(String, String)>>,
+    /// Per instance: runs of a request that same instance had run before
+    /// (these echo instances keep no dedup across connections, the
+    /// runtime's services do).
+    pub reruns: Mutex<HashMap<String, u64>>,
     /// Events received (topic, payload), acked.
     pub events: Mutex<Vec<String>>,
 }
@@ -340,6 +356,19 @@ async fn serve_echo<S>(
                     .unwrap()
                     .entry(envelope.id.to_string())
                     .or_default() += 1;
+                let first = stats
+                    .run_by
+                    .lock()
+                    .unwrap()
+                    .insert((instance.to_owned(), envelope.id.to_string()));
+                if !first {
+                    *stats
+                        .reruns
+                        .lock()
+                        .unwrap()
+                        .entry(instance.to_owned())
+                        .or_default() += 1;
+                }
                 let payload = match &request.payload {
                     Payload::Inline(json) => json.clone(),
                     Payload::Ref(_) => Json::null(),
