@@ -465,5 +465,17 @@ mod tests {
             );
         }
         assert!(env.contains("MS_CONFIG_FILE="));
+        // `docker run --env-file` takes everything after `=` as the value
+        for line in env.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+            let (_, value) = line.split_once('=').expect("KEY=value");
+            assert!(
+                !value.contains('#') && !value.contains(char::is_whitespace),
+                "a comment or space inside a value: {line}"
+            );
+        }
+        assert!(
+            !env.contains("\nMS_LOG_FORMAT="),
+            "left to the image's default"
+        );
     }
 }

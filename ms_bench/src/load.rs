@@ -33,11 +33,13 @@ impl Case {
         let subject = match subject {
             "echo" => Subject::Echo,
             "echo-inline" => Subject::EchoInline,
+            "echo-pool" => Subject::EchoPool,
             "floor" => Subject::Floor,
             other => {
-                return Err(
-                    format!("unknown service {other:?}: echo, echo-inline or floor").into(),
-                );
+                return Err(format!(
+                    "unknown service {other:?}: echo, echo-pool, echo-inline or floor"
+                )
+                .into());
             }
         };
         Ok(Self {
@@ -238,7 +240,12 @@ pub async fn run(case: &Case) -> Result<Outcome, BoxError> {
 /// runs made seconds apart. The table shows each subject's median run (by
 /// throughput); the ratios are medians of the per-repetition ratios.
 pub async fn matrix() -> Result<(), Box<dyn std::error::Error>> {
-    const SUBJECTS: [Subject; 3] = [Subject::Floor, Subject::Echo, Subject::EchoInline];
+    const SUBJECTS: [Subject; 4] = [
+        Subject::Floor,
+        Subject::Echo,
+        Subject::EchoPool,
+        Subject::EchoInline,
+    ];
     let runs = std::env::var("MS_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())

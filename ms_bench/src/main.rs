@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }),
         [] => runtime.block_on(load::matrix()),
         _ => Err(
-            "usage: ms-bench | ms-bench run echo|echo-inline|floor N WINDOW SIZE | ms-bench floor URL".into(),
+            "usage: ms-bench | ms-bench run echo|echo-pool|echo-inline|floor N WINDOW SIZE | ms-bench floor URL".into(),
         ),
     };
     match result {

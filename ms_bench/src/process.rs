@@ -11,8 +11,11 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 /// Which service is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
-    /// `example-echo`, built on the framework.
+    /// `example-echo`, built on the framework, default configuration.
     Echo,
+    /// `example-echo` with `MS_INLINE_BUDGET_MS=0`: every handler on the
+    /// pool (the default before adaptive placement).
+    EchoPool,
     /// `example-echo` with `MS_HANDLER_THREADS=0`: handlers on the
     /// connection's thread.
     EchoInline,
@@ -24,6 +27,7 @@ impl Subject {
     pub fn name(self) -> &'static str {
         match self {
             Self::Echo => "example-echo",
+            Self::EchoPool => "example-echo, inline_budget 0 (pool)",
             Self::EchoInline => "example-echo, handler_threads 0",
             Self::Floor => "floor",
         }
@@ -39,7 +43,7 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
             c.args(["floor", url]);
             c
         }
-        Subject::Echo | Subject::EchoInline => {
+        Subject::Echo | Subject::EchoPool | Subject::EchoInline => {
             let dir = exe
                 .parent()
                 .map(PathBuf::from)
@@ -53,8 +57,14 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
                 .env("MS_MAX_IN_FLIGHT", window.to_string())
                 .env("MS_SERVICE_NAME", "echo")
                 .env("MS_LOG_LEVEL", "warning");
-            if subject == Subject::EchoInline {
-                c.env("MS_HANDLER_THREADS", "0");
+            match subject {
+                Subject::EchoInline => {
+                    c.env("MS_HANDLER_THREADS", "0");
+                }
+                Subject::EchoPool => {
+                    c.env("MS_INLINE_BUDGET_MS", "0");
+                }
+                _ => {}
             }
             c
         }

@@ -31,14 +31,19 @@ pub struct DispatchBench {
 }
 
 impl DispatchBench {
-    /// `threads` handler threads (`0`: handler actors on the calling thread).
+    /// `threads` handler threads (`0`: handlers on the calling thread), and
+    /// the default placement (proven-light routes on the calling thread).
     /// Must be called inside an actix system.
     pub fn new<H: Handler>(handler: H, threads: usize) -> Self {
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect::<Vec<_>>());
         let discard = slog::Logger::root(slog::Discard, slog::o!());
-        let pool: Box<dyn Dispatch> =
-            Box::new(HandlerPool::new(Arc::new(handler), handles, discard));
+        let pool: Box<dyn Dispatch> = Box::new(HandlerPool::new(
+            Arc::new(handler),
+            handles,
+            crate::placement::Placement::new(threads, crate::Tuning::default().inline_budget),
+            discard,
+        ));
         let (tx, replies) = mpsc::unbounded_channel();
         let sink = SettleSink { replies: tx }.start();
         let (state, state_rx) = watch::channel(ConnectionState::Connected {

@@ -13,6 +13,7 @@ use slog::{Logger, error, o};
 use crate::context::Context as HandlerContext;
 use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome};
 use crate::handler::{Event, Handler, Request};
+use crate::placement::Placement;
 use crate::protocol::{ErrorCode, WireError};
 
 /// Runs a [`Handler`] in handler actors spread over a pool of arbiters.
@@ -20,15 +21,24 @@ pub(crate) struct HandlerPool<H> {
     handler: Arc<H>,
     arbiters: Arc<Vec<ArbiterHandle>>,
     next: usize,
+    placement: Placement,
     log: Logger,
 }
 
 impl<H: Handler> HandlerPool<H> {
-    pub(crate) fn new(handler: Arc<H>, arbiters: Arc<Vec<ArbiterHandle>>, log: Logger) -> Self {
+    /// Handlers on `arbiters`, or on the connection's thread where
+    /// `placement` says so.
+    pub(crate) fn new(
+        handler: Arc<H>,
+        arbiters: Arc<Vec<ArbiterHandle>>,
+        placement: Placement,
+        log: Logger,
+    ) -> Self {
         Self {
             handler,
             arbiters,
             next: 0,
+            placement,
             log,
         }
     }
@@ -47,15 +57,29 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
         let handler = self.handler.clone();
         let gateway = gateway.clone();
         let log = self.log.clone();
-        self.spawn(Box::new(move || {
+        let placement = self.placement.clone();
+        let route = match &delivery.kind {
+            DeliveryKind::Request { route, .. } => route.clone(),
+            DeliveryKind::Event { topic } => format!("event:{topic}"),
+        };
+        let inline = placement.inline(&route);
+        let task: Task = Box::new(move || {
             Box::pin(async move {
                 let id = delivery.id.clone();
                 let from = delivery.kind.from().map(str::to_owned);
                 let settle_to = gateway.clone();
-                let outcome = run_delivery(handler, delivery, gateway, log).await;
+                let work = Box::pin(run_delivery(handler, delivery, gateway, log));
+                let (outcome, overstayed) = placement.timed(work).await;
+                placement.report(&route, overstayed);
                 settle_to.settle(id, from, outcome);
             })
-        }));
+        });
+        if inline {
+            // on the connection's thread: no hop, no actor
+            actix_rt::spawn(task());
+        } else {
+            self.spawn(task);
+        }
     }
 
     fn lifecycle(&mut self, event: Lifecycle, _gateway: &Gateway) {

@@ -8,28 +8,48 @@
 //!
 //! # Architecture
 //!
-//! - [`protocol`]: the wire contract (`docs/protocol.md`) as types, with a
-//!   decoder that never panics and says which rule a frame broke. Pure code.
-//! - [`config`]: one [`Config`] from `MS_*` variables, a TOML file or a builder.
+//! Each behaviour and the file that holds it (under `ms_runtime/src/`);
+//! dependencies point one way, from the I/O shells to the pure cores.
+//!
+//! - [`protocol`] (the `ms_protocol` crate): the wire contract
+//!   (`docs/protocol.md`) as types, a decoder that never panics, ids, the
+//!   name rule, the timing rules (ack delay, the 3-heartbeat rule), the
+//!   Unix-milliseconds clock, [`Secret`]. Pure code.
+//! - [`config`] (`config/`): one [`Config`] from `MS_*` variables
+//!   (`env.rs`), a TOML file (`file.rs`) or a builder (`builder.rs`);
+//!   [`Tuning`] and its variables (`tuning.rs`); errors (`error.rs`).
+//! - The protocol session (`gateway/session/`): a pure state machine with
+//!   time passed in: connection life, heartbeats and backoff (`link.rs`),
+//!   requests, dedup and refusals (`inbound.rs`), the outbox, calls and acks
+//!   (`outbound.rs`), shutdown (`drain.rs`). Unit-tested without sockets.
+//! - The supervisor actor (`gateway/supervisor.rs`): the session's I/O
+//!   shell: websocket (`connect.rs`, frame limit in `frame_limit.rs`,
+//!   fragments in `frames.rs`), writer task, one timer, call waiters.
+//!   [`Gateway`] (`gateway/mod.rs`) is its handle; `gateway/port.rs` the
+//!   types it hands to the dispatcher.
+//! - Dispatch (`dispatch.rs`, `placement.rs`): each message runs as its own
+//!   handler task under its deadline and `catch_unwind`; proven-light
+//!   routes run on the connection's thread, the rest on a pool of threads
+//!   (`docs/runtime.md`, "Where handlers run").
+//! - [`Handler`], [`Request`], [`Event`], [`HandlerError`] (`handler.rs`):
+//!   what a service author writes; [`Context`] (`context.rs`): what each
+//!   call gets (logger, deadline, `request`, `publish`, `spawn_blocking`).
+//! - [`run`] / [`Service`] (`service.rs`): start-up (logging, storage,
+//!   probes, pool, supervisor) and graceful shutdown; health probes in
+//!   `health.rs`.
+//! - [`GatewayClient`] (`client.rs`): the same machinery under a raw
+//!   receive loop.
+//! - [`S3`] (`s3/`): the S3 actor's handle, one file per operation; claim
+//!   checks for large payloads (`claim_check.rs`, `s3/claim.rs`).
+//! - [`logging`] (`logging/`): `setup_logger`, the log sink actor (bounded,
+//!   never blocks a handler), filters, term and JSON formats, redaction, the
+//!   bridge for `log` and `tracing` records.
 //! - [`encoding`]: base64 for strings, files (bounded memory) and serde fields.
-//! - [`logging`]: `setup_logger`, the log sink actor (bounded, never blocks
-//!   a handler), levels with per-module filters, term and JSON formats,
-//!   redaction, and the bridge for `log` and `tracing` records.
-//! - [`Error`]: one error type, mapped to protocol error codes in one place.
-//! - [`Handler`], [`Request`], [`Event`], [`HandlerError`]: what a service
-//!   author writes; [`Context`]: what each call gets (logger, deadline,
-//!   `request`, `publish`, `spawn_blocking`).
-//! - [`run`] / [`Service`]: the supervisor actor that owns the websocket to
-//!   the gateway (auth, TLS, reconnect with backoff, heartbeats, acks, resend,
-//!   dedup) and dispatches each message to a freshly spawned handler actor on
-//!   a pool of threads; [`Gateway`] is its handle.
-//! - [`GatewayClient`]: the same machinery under a raw receive loop.
-//! - [`S3`]: the S3 actor's handle (also in [`Context::s3`]); claim checks
-//!   for large payloads ride on it.
+//! - [`Error`] (`error.rs`): one error type for start-up and I/O.
 //! - [`ms_service`]: the attribute that writes the `Handler` for an `impl`
 //!   block of typed routes (`docs/macro.md`).
-//! - `testing` (feature `testing`): the test kit, a real gateway and S3
-//!   store in the test process (`docs/testing.md`).
+//! - `testing` (feature `testing`, `testing.rs`): the test kit, a real
+//!   gateway and S3 store in the test process (`docs/testing.md`).
 //!
 //! `docs/runtime.md` draws the actors and says what is guaranteed and what
 //! is not.
@@ -64,7 +84,6 @@
 
 mod claim_check;
 mod client;
-mod clock;
 pub mod config;
 mod context;
 mod dispatch;
@@ -74,6 +93,7 @@ mod gateway;
 mod handler;
 mod health;
 pub mod logging;
+mod placement;
 pub use ms_protocol as protocol;
 pub mod s3;
 mod secret;

@@ -16,6 +16,7 @@ use crate::gateway::{self, Gateway, Supervisor};
 use crate::handler::Handler;
 use crate::health::HealthProbe;
 use crate::logging::{self, LogSettings, LogSink};
+use crate::placement::Placement;
 use crate::protocol::Hello;
 
 /// Runs a service until SIGINT or SIGTERM: connects to the gateway, serves
@@ -247,6 +248,7 @@ impl Service {
         let dispatch: Box<dyn Dispatch> = Box::new(HandlerPool::new(
             handler.clone(),
             handles,
+            Placement::new(threads, config.tuning.inline_budget),
             logger("handler"),
         ));
         let (supervisor, gateway) =

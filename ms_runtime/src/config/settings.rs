@@ -42,6 +42,7 @@ settings! {
     CLAIM_PREFIX = "MS_CLAIM_PREFIX", "claim_prefix", false;
     CLAIM_ACCEPT = "MS_CLAIM_ACCEPT", "claim_accept", false;
     HANDLER_THREADS = "MS_HANDLER_THREADS", "handler_threads", false;
+    INLINE_BUDGET = "MS_INLINE_BUDGET_MS", "inline_budget_ms", false;
     HEALTH_BIND = "MS_HEALTH_BIND", "health_bind", false;
     RECONNECT_INITIAL = "MS_RECONNECT_INITIAL_MS", "reconnect_initial_ms", false;
     RECONNECT_MAX = "MS_RECONNECT_MAX_MS", "reconnect_max_ms", false;

@@ -8,7 +8,7 @@ use super::ConfigError;
 use super::resolve::Layers;
 use super::settings::{
     AUTH_RETRY_INITIAL, AUTH_RETRY_MAX, CONNECT_TIMEOUT, DEDUP_CAPACITY, DEDUP_MAX_BYTES,
-    DEDUP_WINDOW, HANDLER_THREADS, HEALTHY_AFTER, MAX_FRAME_BYTES, OUTBOX_CAPACITY,
+    DEDUP_WINDOW, HANDLER_THREADS, HEALTHY_AFTER, INLINE_BUDGET, MAX_FRAME_BYTES, OUTBOX_CAPACITY,
     RECONNECT_INITIAL, RECONNECT_MAX, REQUEST_TIMEOUT, SHUTDOWN_GRACE, Setting,
 };
 
@@ -66,14 +66,20 @@ pub struct Tuning {
     /// `publish` fail with `overloaded`; replies still go in, up to twice the
     /// bound, then the oldest unacked frame is dropped and logged.
     pub outbox_capacity: usize,
-    /// Threads (arbiters) running handler actors; default: one per core
-    /// (`MS_HANDLER_THREADS`). `0` runs every handler actor on the
-    /// connection's own thread: no hop between threads per message, which
-    /// suits light, non-blocking handlers (proxies, routers, echo); a
-    /// handler that computes for long then delays the connection's
-    /// heartbeats and acks, so keep the pool for those (or mark their routes
-    /// `blocking`).
+    /// Threads (arbiters) of the handler pool; default: one per core
+    /// (`MS_HANDLER_THREADS`). Each route starts on the pool; once its
+    /// handler has run 16 times with no poll (the work between two
+    /// `.await`s) longer than [`inline_budget`](Self::inline_budget), it runs
+    /// on the connection's own thread, saving two hops between threads per
+    /// message; one poll over the budget sends it back to the pool for good.
+    /// `0` runs every handler on the connection's thread (only for handlers
+    /// known to be light: one that computes for long there delays the
+    /// connection's heartbeats and acks).
     pub handler_threads: usize,
+    /// Longest poll of a handler that still counts as light
+    /// (`MS_INLINE_BUDGET_MS`, default 1 ms); `0` keeps every handler on
+    /// the pool. See [`handler_threads`](Self::handler_threads).
+    pub inline_budget: Duration,
     /// Default deadline of `Context::request` when the caller sets none.
     pub request_timeout: Duration,
     /// Largest frame this service reads or writes, whatever the gateway's
@@ -98,6 +104,7 @@ impl Default for Tuning {
             dedup_max_bytes: 64 * 1024 * 1024,
             outbox_capacity: 10_000,
             handler_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            inline_budget: Duration::from_millis(1),
             request_timeout: Duration::from_secs(30),
             max_frame_bytes: 64 * 1024 * 1024,
         }
@@ -175,6 +182,12 @@ const MILLIS: &[Millis] = &[
         range: 1..=DAY_MS,
         expected: "a whole number of milliseconds from 1 to 86400000",
         field: |t| &mut t.dedup_window,
+    },
+    Millis {
+        setting: &INLINE_BUDGET,
+        range: 0..=1_000,
+        expected: "a whole number of milliseconds from 0 to 1000",
+        field: |t| &mut t.inline_budget,
     },
     Millis {
         setting: &REQUEST_TIMEOUT,

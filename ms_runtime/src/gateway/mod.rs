@@ -409,7 +409,7 @@ impl Gateway {
         let timeout = timeout.unwrap_or(self.inner.request_timeout);
         if headers.deadline_ms().is_none() {
             headers.set_deadline_ms(
-                crate::clock::unix_ms().saturating_add(timeout.as_millis() as u64),
+                ms_protocol::clock::now_ms().saturating_add(timeout.as_millis() as u64),
             );
         }
         let payload = crate::claim_check::outgoing(self.claims(), payload)

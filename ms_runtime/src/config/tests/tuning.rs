@@ -46,6 +46,7 @@ fn every_tuning_value_has_a_variable() {
         ("MS_REQUEST_TIMEOUT_MS", "9000"),
         ("MS_MAX_FRAME_BYTES", "2097152"),
         ("MS_HANDLER_THREADS", "2"),
+        ("MS_INLINE_BUDGET_MS", "0"),
     ])
     .unwrap();
     let ms = Duration::from_millis;
@@ -64,6 +65,7 @@ fn every_tuning_value_has_a_variable() {
             dedup_max_bytes: 1_048_576,
             outbox_capacity: 77,
             handler_threads: 2,
+            inline_budget: ms(0),
             request_timeout: ms(9000),
             max_frame_bytes: 2_097_152,
         }

@@ -8,7 +8,6 @@ use super::super::dedup::{Remembered, RequestKey};
 use super::super::port::{Delivery, DeliveryKind};
 use super::super::{CallError, Outcome};
 use super::{Action, FrameText, Running, Session};
-use crate::clock;
 use crate::protocol::{
     Body, Envelope, ErrorCode, Headers, MessageId, Payload, Request, WireError, decode_shared,
     encode,
@@ -141,7 +140,7 @@ impl Session {
             self.settle_request(key, trace, Err(error), remember, now);
             return;
         }
-        let deadline = headers.deadline_ms().map(clock::remaining);
+        let deadline = headers.deadline_ms().map(ms_protocol::clock::remaining);
         if deadline == Some(Duration::ZERO) {
             let error = WireError::new(
                 ErrorCode::Timeout,

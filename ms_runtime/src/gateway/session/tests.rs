@@ -450,3 +450,24 @@ fn frames_of_a_replaced_socket_are_ignored() {
     s.closed(1, retry);
     assert!(actions(&mut s).is_empty());
 }
+
+#[test]
+fn a_hostile_heartbeat_neither_spins_nor_overflows() {
+    for heartbeat_ms in [0, u64::MAX] {
+        let t0 = Instant::now();
+        let mut s = session_with(tuning());
+        s.start(t0);
+        s.opened(1, t0);
+        s.on_frame(1, welcome_frame(heartbeat_ms), t0);
+        actions(&mut s);
+        let due = s.poll_timeout().expect("a heartbeat is due");
+        assert!(
+            due >= t0 + Duration::from_millis(100),
+            "{heartbeat_ms}: due too soon"
+        );
+        assert!(
+            due <= t0 + Duration::from_secs(600),
+            "{heartbeat_ms}: never checked"
+        );
+    }
+}
