@@ -10,7 +10,8 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::gateway::{self, Gateway, Outcome, Supervisor};
 use crate::gateway::{Delivery, DeliveryKind, Dispatch, Lifecycle};
-use crate::handler::{Event, HandlerError, Request};
+use crate::handler::{Event, Request};
+use crate::handler_error::HandlerError;
 use crate::logging::{self, LogSettings};
 use crate::protocol::{Hello, Json};
 
@@ -197,7 +198,7 @@ impl GatewayClient {
             max_in_flight: config.max_in_flight,
             version: registration.version,
         };
-        let storage = gateway::open_storage(config, &log)?;
+        let storage = crate::claim_check::open_storage(config, &log)?;
         let (tx, rx) = mpsc::unbounded_channel();
         let (supervisor, gateway) =
             gateway::start(config, hello, log, Box::new(RawChannel { tx }), storage)?;

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use slog::Logger;
 
 use crate::gateway::{CallError, Gateway};
-use crate::handler::HandlerError;
+use crate::handler_error::HandlerError;
 use crate::protocol::{Headers, Json, MessageId};
 
 /// The context of one request or event: who it is, how long is left, a

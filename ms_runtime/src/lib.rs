@@ -89,8 +89,10 @@ mod context;
 mod dispatch;
 pub mod encoding;
 mod error;
+mod error_codes;
 mod gateway;
 mod handler;
+mod handler_error;
 mod health;
 pub mod logging;
 mod placement;
@@ -112,13 +114,15 @@ pub mod __bench;
 
 pub use ms_macros::ms_service;
 
-pub use claim_check::ClaimLocation;
 pub use client::{GatewayClient, Received, Registration};
-pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning};
+pub use config::{
+    ClaimLocation, Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning,
+};
 pub use context::Context;
 pub use error::{Error, Result};
 pub use gateway::{CallError, ConnectionState, Gateway};
-pub use handler::{Event, Handler, HandlerError, Request, reply};
+pub use handler::{Event, Handler, Request};
+pub use handler_error::{HandlerError, reply};
 pub use s3::{S3, S3Error};
 pub use secret::Secret;
 pub use service::{Service, run, run_from_env, shutdown_signal};

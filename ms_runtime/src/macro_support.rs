@@ -15,7 +15,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::sync::{Semaphore, SemaphorePermit};
 
-use crate::handler::{Event, HandlerError, Request};
+use crate::handler::{Event, Request};
+use crate::handler_error::HandlerError;
 use crate::protocol::{ErrorCode, Json};
 
 /// A type a route's payload parameter can have: deserialisable from JSON.
@@ -53,7 +54,7 @@ impl<T: Serialize + 'static> RouteOutput for Result<T, HandlerError> {
             return Ok(json);
         }
         match value {
-            Some(value) => crate::handler::reply(&value),
+            Some(value) => crate::handler_error::reply(&value),
             None => Err(HandlerError::internal("the reply was taken twice")),
         }
     }

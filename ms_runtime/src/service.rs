@@ -232,7 +232,7 @@ impl Service {
         if actix_rt::System::try_current().is_none() {
             return Err(Error::NoSystem);
         }
-        let storage = gateway::open_storage(&config, &log)?;
+        let storage = crate::claim_check::open_storage(&config, &log)?;
         let probe = match config.health_bind {
             Some(addr) => Some(
                 HealthProbe::bind(addr)

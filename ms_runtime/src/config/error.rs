@@ -110,22 +110,3 @@ pub enum ConfigError {
         source: std::io::Error,
     },
 }
-
-/// A claim location that is not `bucket/prefix` (`MS_CLAIM_ACCEPT`).
-///
-/// ```
-/// use ms_runtime::ClaimLocation;
-///
-/// let err = "private".parse::<ClaimLocation>().unwrap_err();
-/// assert_eq!(err.found, "private");
-/// assert!(err.to_string().contains("bucket/prefix"));
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "claim location {found:?} must be bucket/prefix: a bucket name of 3 to 63 characters from a-z, 0-9, '.', '-', a '/', then a key prefix (may be empty) without '.' or '..' segments"
-)]
-#[non_exhaustive]
-pub struct InvalidClaimLocation {
-    /// The text that is not a location.
-    pub found: String,
-}

@@ -17,6 +17,7 @@
 //! - `error`: [`ConfigError`] and what it names.
 
 mod builder;
+mod claim_location;
 mod env;
 mod error;
 mod file;
@@ -30,12 +31,12 @@ use std::path::PathBuf;
 
 use url::Url;
 
-use crate::claim_check::ClaimLocation;
 use crate::logging::{LogFilter, LogFormat};
 use crate::secret::{RedactedUrl, Secret};
 
 pub use builder::ConfigBuilder;
-pub use error::{ConfigError, ConfigSource, InvalidClaimLocation};
+pub use claim_location::{ClaimLocation, DEFAULT_CLAIM_PREFIX, InvalidClaimLocation};
+pub use error::{ConfigError, ConfigSource};
 pub use tuning::Tuning;
 
 /// Gateway URL used when none is configured: a gateway on this machine.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use url::Url;
 
+use super::ClaimLocation;
 use super::settings::{
     CLAIM_ACCEPT, CLAIM_BUCKET, CLAIM_PREFIX, CLAIM_THRESHOLD, GATEWAY_HOST, GATEWAY_TLS,
     GATEWAY_URL, HEALTH_BIND, INSTANCE_ID, LOG_FORMAT, LOG_LEVEL, MAX_IN_FLIGHT, PASSWORD,
@@ -18,7 +19,6 @@ use super::{
     DEFAULT_GATEWAY_PATH, DEFAULT_GATEWAY_URL, DEFAULT_MAX_IN_FLIGHT, DEFAULT_S3_REGION, S3Config,
     Tuning,
 };
-use crate::claim_check::ClaimLocation;
 use crate::logging::{LogFilter, LogFormat};
 use crate::secret::{Secret, redact_userinfo};
 
@@ -162,10 +162,10 @@ impl Layers {
             },
             claim_check_bucket: self.bucket(&CLAIM_BUCKET)?,
             claim_prefix: match self.get(&CLAIM_PREFIX) {
-                None => crate::s3::DEFAULT_CLAIM_PREFIX.to_owned(),
+                None => super::DEFAULT_CLAIM_PREFIX.to_owned(),
                 Some((text, _)) => {
                     let prefix = text.trim();
-                    if !crate::claim_check::is_plain_key(prefix) {
+                    if !super::claim_location::is_plain_key(prefix) {
                         return Err(self.invalid(
                             &CLAIM_PREFIX,
                             "a key prefix without '.' or '..' segments, backslashes or control characters",

@@ -23,8 +23,9 @@ use std::time::Duration;
 use actix::{Message, Recipient};
 use tokio::sync::{oneshot, watch};
 
-use crate::protocol::{Envelope, ErrorCode, Headers, Json, MessageId, Payload, WireError};
+use crate::protocol::{Envelope, Headers, Json, MessageId, Payload, WireError};
 
+pub(crate) use crate::claim_check::Storage;
 pub(crate) use port::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 pub(crate) use supervisor::{Supervisor, SupervisorSettings};
 
@@ -86,74 +87,6 @@ fn check_hello(hello: &crate::protocol::Hello) -> Result<(), crate::Error> {
         check("topic", topic)?;
     }
     Ok(())
-}
-
-/// Connects the S3 store when `config` has one, and sets up claim checks:
-/// uploads go to the claim bucket (`MS_CLAIM_CHECK_BUCKET`, else
-/// `MS_S3_BUCKET`) under `MS_CLAIM_PREFIX`; references are read only there
-/// and in the `MS_CLAIM_ACCEPT` locations. The claim bucket is created in
-/// the background if missing; a store that is down is logged, not fatal: it
-/// may come up after the service.
-pub(crate) fn open_storage(
-    config: &crate::Config,
-    log: &slog::Logger,
-) -> Result<Storage, crate::Error> {
-    let Some(s3_config) = &config.s3 else {
-        return Ok(Storage::default());
-    };
-    let options = crate::s3::S3Options {
-        claim_prefix: config.claim_prefix.clone(),
-        ..crate::s3::S3Options::default()
-    };
-    let s3 = crate::s3::S3::connect_with(s3_config, options)?;
-    let bucket = config
-        .claim_check_bucket
-        .clone()
-        .or_else(|| s3_config.bucket.clone());
-    let mut accept = Vec::new();
-    match &bucket {
-        Some(bucket) => {
-            let (store, log, name) = (s3.clone(), log.clone(), bucket.clone());
-            actix_rt::spawn(async move {
-                match store.ensure_bucket(&name).await {
-                    Ok(true) => slog::info!(log, "claim-check bucket created"; "bucket" => &name),
-                    Ok(false) => {}
-                    Err(e) => {
-                        slog::warn!(log, "claim-check bucket not reachable yet"; "bucket" => &name, "error" => %e)
-                    }
-                }
-            });
-            accept.push(crate::ClaimLocation::new(
-                bucket.clone(),
-                config.claim_prefix.clone(),
-            ));
-        }
-        None => {
-            slog::info!(
-                log,
-                "claim checks off: set MS_S3_BUCKET or MS_CLAIM_CHECK_BUCKET to send large payloads"
-            );
-        }
-    }
-    accept.extend(config.claim_accept.iter().cloned());
-    let claims = crate::claim_check::ClaimCheck::new(
-        s3.clone(),
-        bucket,
-        accept,
-        config.claim_check_threshold,
-    );
-    Ok(Storage {
-        s3: Some(s3),
-        claims: Some(claims),
-    })
-}
-
-/// The service's object storage, if configured: the S3 handle, and the claim
-/// check settings when a bucket for them is known.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Storage {
-    pub(crate) s3: Option<crate::s3::S3>,
-    pub(crate) claims: Option<crate::claim_check::ClaimCheck>,
 }
 
 /// Asks the supervisor to shut down (see [`Shutdown`]) and waits until it has
@@ -226,20 +159,6 @@ pub enum CallError {
     /// The runtime has stopped.
     #[error("the gateway connection has stopped")]
     Stopped,
-}
-
-impl CallError {
-    /// The protocol code that best describes this failure.
-    pub fn code(&self) -> ErrorCode {
-        match self {
-            Self::Remote(wire) => wire.code.clone(),
-            Self::Timeout(_) => ErrorCode::Timeout,
-            Self::Overloaded => ErrorCode::Overloaded,
-            Self::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
-            Self::Payload(_) => ErrorCode::BadRequest,
-            Self::Stopped => ErrorCode::Internal,
-        }
-    }
 }
 
 /// A request to another service; the answer comes back on `reply`.

@@ -1,6 +1,7 @@
 //! Tuning of the S3 handle, and per-transfer options (content type, user
 //! metadata, progress).
 
+pub use crate::config::DEFAULT_CLAIM_PREFIX;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -51,17 +52,6 @@ pub const DEFAULT_MAX_CONCURRENT: usize = 16;
 /// # let _ = options;
 /// ```
 pub const DEFAULT_MAX_IN_MEMORY: u64 = 256 * 1024 * 1024;
-/// Default prefix of claim-check keys.
-///
-/// ```
-/// use ms_runtime::s3::{DEFAULT_CLAIM_PREFIX, S3Options};
-///
-/// assert_eq!(S3Options::default().claim_prefix, DEFAULT_CLAIM_PREFIX);
-/// // one prefix per service, so a lifecycle rule can expire each on its own
-/// let options = S3Options { claim_prefix: "claims/ocr/".into(), ..S3Options::default() };
-/// # let _ = options;
-/// ```
-pub const DEFAULT_CLAIM_PREFIX: &str = "claims/";
 
 /// How the handle talks to the store: timeouts, retries and bounds.
 ///

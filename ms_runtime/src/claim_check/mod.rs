@@ -7,102 +7,13 @@
 //! who may send a request could otherwise make the service read any object
 //! its S3 credentials reach. Anything else is refused before any S3 call.
 
-use std::fmt;
-use std::str::FromStr;
-
+use crate::config::ClaimLocation;
 use crate::protocol::{ErrorCode, Json, Payload, PayloadRef, WireError};
 use crate::s3::{S3, S3Error};
 
-/// A place a service reads claim checks from: a bucket and a key prefix.
-///
-/// Written `bucket/prefix` in `MS_CLAIM_ACCEPT`; the prefix may be empty
-/// (`bucket/`: the whole bucket). A key matches when it starts with the
-/// prefix and has no `.` or `..` segment, no backslash and no control
-/// character, so that no store that maps keys to paths can be walked out of
-/// the prefix.
-///
-/// ```
-/// use ms_runtime::ClaimLocation;
-/// use ms_runtime::protocol::PayloadRef;
-///
-/// let location: ClaimLocation = "claims-eu/claims/ocr/".parse()?;
-/// assert_eq!((location.bucket.as_str(), location.prefix.as_str()), ("claims-eu", "claims/ocr/"));
-/// let reference = |bucket: &str, key: &str| PayloadRef {
-///     bucket: bucket.into(),
-///     key: key.into(),
-///     size: 1,
-///     sha256: "0".repeat(64),
-///     content_type: None,
-/// };
-/// assert!(location.contains(&reference("claims-eu", "claims/ocr/1.json")));
-/// assert!(!location.contains(&reference("claims-eu", "private/config.json")));
-/// assert!(!location.contains(&reference("claims-eu", "claims/ocr/../../private/config.json")));
-/// assert!(!location.contains(&reference("private", "claims/ocr/1.json")));
-/// # Ok::<(), ms_runtime::config::InvalidClaimLocation>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimLocation {
-    /// The bucket.
-    pub bucket: String,
-    /// The key prefix; empty means the whole bucket.
-    pub prefix: String,
-}
+mod storage;
 
-impl ClaimLocation {
-    /// The location `prefix` in `bucket`.
-    pub fn new(bucket: impl Into<String>, prefix: impl Into<String>) -> Self {
-        Self {
-            bucket: bucket.into(),
-            prefix: prefix.into(),
-        }
-    }
-
-    /// True when `reference` names an object inside this location.
-    pub fn contains(&self, reference: &PayloadRef) -> bool {
-        reference.bucket == self.bucket
-            && reference.key.starts_with(&self.prefix)
-            && is_plain_key(&reference.key)
-    }
-}
-
-/// No segment that a path-mapping store would resolve upwards.
-pub(crate) fn is_plain_key(key: &str) -> bool {
-    !key.split('/')
-        .any(|segment| segment == "." || segment == "..")
-        && !key.chars().any(|c| c == '\\' || c.is_control())
-}
-
-impl fmt::Display for ClaimLocation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}", self.bucket, self.prefix)
-    }
-}
-
-impl FromStr for ClaimLocation {
-    type Err = crate::config::InvalidClaimLocation;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let text = text.trim();
-        let Some((bucket, prefix)) = text.split_once('/') else {
-            return Err(invalid(text));
-        };
-        let bucket_ok = (3..=63).contains(&bucket.len())
-            && bucket
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'-'));
-        let prefix_ok = prefix.is_empty() || is_plain_key(prefix);
-        if !bucket_ok || !prefix_ok {
-            return Err(invalid(text));
-        }
-        Ok(Self::new(bucket, prefix))
-    }
-}
-
-fn invalid(text: &str) -> crate::config::InvalidClaimLocation {
-    crate::config::InvalidClaimLocation {
-        found: text.to_owned(),
-    }
-}
+pub(crate) use storage::{Storage, open_storage};
 
 /// Where and from what size payloads go by claim check, and where they may
 /// be read from.
@@ -180,17 +91,6 @@ impl ClaimError {
     /// True when the same message may succeed later: an event stays unacked.
     pub(crate) fn is_transient(&self) -> bool {
         matches!(self, Self::Unavailable(_))
-    }
-
-    /// The answer to a request whose payload this is.
-    pub(crate) fn to_wire(&self) -> WireError {
-        let code = match self {
-            Self::Outside | Self::Rejected(_) => ErrorCode::BadRequest,
-            Self::NoStore | Self::Unavailable(_) => ErrorCode::Internal,
-        };
-        let mut error = WireError::new(code, self.to_string());
-        error.retryable = self.is_transient();
-        error
     }
 }
 
