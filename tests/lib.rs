@@ -160,6 +160,15 @@ impl GatewayProcess {
     /// # Panics
     /// When the binary is missing or does not report its address.
     pub fn start(bind: SocketAddr) -> Self {
+        Self::start_with(bind, &[])
+    }
+
+    /// Starts the binary on `bind` with the test user and `extra`
+    /// arguments (e.g. `--nats URL --node NAME` for a cluster node).
+    ///
+    /// # Panics
+    /// When the binary is missing or does not report its address.
+    pub fn start_with(bind: SocketAddr, extra: &[&str]) -> Self {
         let mut child = Command::new(workspace_binary("ms-gateway", "ms_gateway"))
             .args([
                 "--bind",
@@ -168,6 +177,7 @@ impl GatewayProcess {
                 &format!("{USER}:{PASSWORD}"),
             ])
             .args(["--heartbeat-ms", "1000"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
