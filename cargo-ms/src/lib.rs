@@ -184,6 +184,9 @@ pub struct File {
 /// A service project to be written: a checked name and its dependency.
 #[derive(Debug, Clone)]
 pub struct Project {
+    /// The package (and binary) name, as given.
+    package: String,
+    /// The service and bucket name: the package name with `_` as `-`, lowercase.
     name: String,
     dependency: Dependency,
 }
@@ -206,33 +209,61 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 impl Project {
-    /// A project for service `name`.
+    /// A project named `name`, as `cargo new` would name a package: the
+    /// package keeps `name`; the service and its bucket take `name` in
+    /// lowercase with `_` as `-` (`my_service` -> `my-service`), the form
+    /// service and bucket names allow.
+    ///
+    /// ```
+    /// use cargo_ms::{Dependency, Project};
+    ///
+    /// let project = Project::new("my_service", Dependency::Version("0.1".into()))?;
+    /// assert_eq!(project.package(), "my_service");
+    /// assert_eq!(project.name(), "my-service");
+    /// # Ok::<(), cargo_ms::ScaffoldError>(())
+    /// ```
     ///
     /// # Errors
-    /// [`ScaffoldError::InvalidName`] unless `name` is 3 to 63 of
-    /// `a-z 0-9 -`, starts with a letter, does not end with `-`, has no
-    /// `--` and is not a reserved word: then it works unchanged as package,
-    /// service and bucket name.
+    /// [`ScaffoldError::InvalidName`] unless `name` holds only ASCII
+    /// letters, digits, `-` and `_`, and the service name derived from it
+    /// passes [`validate_name`].
     pub fn new(name: &str, dependency: Dependency) -> Result<Self, ScaffoldError> {
-        validate_name(name)?;
+        if !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(ScaffoldError::InvalidName {
+                name: name.to_owned(),
+                rule: "only letters, digits, `-` and `_` are allowed",
+            });
+        }
+        let service = name.replace('_', "-").to_ascii_lowercase();
+        validate_name(&service)?;
         Ok(Self {
-            name: name.to_owned(),
+            package: name.to_owned(),
+            name: service,
             dependency,
         })
     }
 
-    /// The service's (and package's) name.
+    /// The service's (and bucket's) name.
     pub fn name(&self) -> &str {
         &self.name
     }
 
+    /// The package's (and binary's) name, as given.
+    pub fn package(&self) -> &str {
+        &self.package
+    }
+
     /// Every file, rendered.
     pub fn files(&self) -> Vec<File> {
-        let crate_name = self.name.replace('-', "_");
+        let crate_name = self.package.replace('-', "_");
         let type_name = type_name(&self.name);
         let ms_runtime = self.dependency.toml(false);
         let ms_runtime_testing = self.dependency.toml(true);
-        let vars: [(&str, &str); 6] = [
+        let vars: [(&str, &str); 7] = [
+            ("{{package}}", &self.package),
             ("{{name}}", &self.name),
             ("{{crate_name}}", &crate_name),
             ("{{type_name}}", &type_name),
@@ -390,6 +421,31 @@ mod tests {
         assert!(rule_broken("async").contains("keyword"));
         assert!(rule_broken("greet-request").contains("clash"));
         assert!(rule_broken("context").contains("clash"));
+    }
+
+    #[test]
+    fn cargo_style_names_keep_the_package_and_derive_the_service() {
+        let upper = Project::new("My_Service", Dependency::Version("0.1".into())).expect("valid");
+        assert_eq!(upper.name(), "my-service");
+        let project = Project::new("my_service", Dependency::Version("0.1".into())).expect("valid");
+        assert_eq!(project.package(), "my_service");
+        assert_eq!(project.name(), "my-service");
+        let files = project.files();
+        let file = |path: &str| {
+            files
+                .iter()
+                .find(|f| f.path == path)
+                .map(|f| f.contents.clone())
+                .expect("file")
+        };
+        assert!(file("Cargo.toml").contains("name = \"my_service\""));
+        assert!(file(".env.example").contains("MS_SERVICE_NAME=my-service"));
+        assert!(file("src/main.rs").contains("my_service::MyService"));
+        assert!(file("Dockerfile").contains("target/release/my_service"));
+        assert!(matches!(
+            Project::new("my.service", Dependency::Version("0.1".into())),
+            Err(ScaffoldError::InvalidName { .. })
+        ));
     }
 
     #[test]

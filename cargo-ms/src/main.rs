@@ -61,12 +61,20 @@ fn main() -> ExitCode {
         .and_then(|dependency| Project::new(&name, dependency))
         .and_then(|project| {
             let dir = path.unwrap_or_else(|| PathBuf::from(&name));
-            project.write(&dir).map(|()| dir)
+            project
+                .write(&dir)
+                .map(|()| (dir, project.name().to_owned()))
         });
     match created {
-        Ok(dir) => {
+        Ok((dir, service)) => {
             let shown = dir.display();
-            println!("created service `{name}` in {shown}");
+            println!("created service `{service}` in {shown}");
+            if service != name {
+                println!(
+                    "  (package `{name}`; the service and its bucket are named `{service}`: \
+                     service and bucket names take lowercase and `-`, not `_`)"
+                );
+            }
             println!();
             println!("  cd {shown}");
             println!(

@@ -95,10 +95,10 @@ fn an_existing_directory_is_never_overwritten() {
 #[test]
 fn a_bad_name_or_checkout_is_refused_and_nothing_is_written() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let out = cargo_ms(&["ms", "new", "Bad_Name"], tmp.path());
+    let out = cargo_ms(&["ms", "new", "bad.name"], tmp.path());
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).contains("invalid service name `Bad_Name`"),
+        stderr(&out).contains("invalid service name `bad.name`"),
         "{}",
         stderr(&out)
     );

@@ -316,6 +316,8 @@ fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Ctrl-C, or (on Unix) SIGTERM, the signal container platforms stop with.
+#[cfg(unix)]
 async fn wait_for_signal() {
     use tokio::signal::unix::{SignalKind, signal};
     match signal(SignalKind::terminate()) {
@@ -329,6 +331,12 @@ async fn wait_for_signal() {
             let _ = tokio::signal::ctrl_c().await;
         }
     }
+}
+
+/// Ctrl-C (Windows has no SIGTERM).
+#[cfg(not(unix))]
+async fn wait_for_signal() {
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]
