@@ -7,7 +7,19 @@
 use std::io::{self, BufRead};
 use std::process::ExitCode;
 
+use clap::Parser;
 use ms_runtime::protocol::{Body, Envelope, decode, encode};
+
+/// Checks protocol frames against the v1 rules, as the gateway and the
+/// runtime read them. Exit status: 0 when every frame given is valid, 1 when
+/// any is refused, 2 for a usage error.
+#[derive(Parser)]
+#[command(name = "example-frames", version)]
+struct Cli {
+    /// Frames (JSON text) to check; `-` reads one frame per line from
+    /// standard input; none walks through a few samples.
+    frames: Vec<String>,
+}
 
 const SAMPLES: &[&str] = &[
     r#"{"v":1,"kind":"hello","id":"h1","service":"ocr","instance":"ocr-1","routes":["extract"],"topics":[],"max_in_flight":8,"version":"1.2.0"}"#,
@@ -21,7 +33,7 @@ const SAMPLES: &[&str] = &[
 ];
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args = Cli::parse().frames;
     let is_tour = args.is_empty();
     let frames: Vec<String> = match args.as_slice() {
         [] => {

@@ -11,20 +11,62 @@
 //! ```
 //!
 //! Exits 0 on success; on failure prints one line `example-s3: <error>` and
-//! exits 1 (2 for a usage error).
+//! exits 1 (2 for a usage error, 0 for `--help`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::{Parser, Subcommand};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use ms_runtime::Config;
 use ms_runtime::s3::{GetOptions, ListEntry, Progress, PutOptions, S3};
 
-const USAGE: &str = "usage: example-s3 put BUCKET KEY FILE | get BUCKET KEY FILE | ls BUCKET [PREFIX] | rm BUCKET KEY | presign BUCKET KEY [SECONDS] | mb BUCKET";
+/// A command-line tool over the runtime's S3 handle, configured from the
+/// `MS_S3_*` environment (endpoint, region, keys); transfers show a
+/// progress bar. Exits 0 on success, 1 on failure, 2 for a usage error.
+#[derive(Parser)]
+#[command(name = "example-s3", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Uploads FILE to BUCKET/KEY (multipart when large).
+    Put {
+        bucket: String,
+        key: String,
+        file: PathBuf,
+    },
+    /// Downloads BUCKET/KEY into FILE.
+    Get {
+        bucket: String,
+        key: String,
+        file: PathBuf,
+    },
+    /// Lists BUCKET under PREFIX, one level deep.
+    Ls {
+        bucket: String,
+        #[arg(default_value = "")]
+        prefix: String,
+    },
+    /// Deletes BUCKET/KEY.
+    Rm { bucket: String, key: String },
+    /// Prints a presigned GET URL for BUCKET/KEY, valid SECONDS.
+    Presign {
+        bucket: String,
+        key: String,
+        #[arg(default_value_t = 3600)]
+        seconds: u64,
+    },
+    /// Creates BUCKET unless it exists.
+    Mb { bucket: String },
+}
 
 /// A failure, printed as one line.
 enum Failure {
-    Usage(String),
     Run(String),
 }
 
@@ -59,13 +101,7 @@ fn bar(len: Option<u64>) -> (ProgressBar, Progress) {
     (bar, progress)
 }
 
-async fn run(args: &[String]) -> Result<(), Failure> {
-    let words: Vec<&str> = args.iter().map(String::as_str).collect();
-    let usage = || Failure::Usage(USAGE.to_owned());
-    let command = *words.first().ok_or_else(usage)?;
-    if !matches!(command, "put" | "get" | "ls" | "rm" | "presign" | "mb") {
-        return Err(usage());
-    }
+async fn run(command: Command) -> Result<(), Failure> {
     let config = Config::from_env()?;
     let s3_config = config.s3.ok_or_else(|| {
         Failure::Run(
@@ -74,28 +110,27 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         )
     })?;
     let s3 = S3::connect(&s3_config)?;
-    match words[..] {
-        ["put", bucket, key, file] => {
-            let len = std::fs::metadata(file).map(|m| m.len()).ok();
+    match command {
+        Command::Put { bucket, key, file } => {
+            let len = std::fs::metadata(&file).map(|m| m.len()).ok();
             let (bar, progress) = bar(len);
             let uploaded = s3
-                .put_file(bucket, key, file, PutOptions::new().progress(progress))
+                .put_file(&bucket, &key, &file, PutOptions::new().progress(progress))
                 .await;
             bar.finish_and_clear();
             let uploaded = uploaded?;
             println!("uploaded {} bytes to {bucket}/{key}", uploaded.size);
         }
-        ["get", bucket, key, file] => {
+        Command::Get { bucket, key, file } => {
             let (bar, progress) = bar(None);
             let size = s3
-                .get_file(bucket, key, file, GetOptions::new().progress(progress))
+                .get_file(&bucket, &key, &file, GetOptions::new().progress(progress))
                 .await;
             bar.finish_and_clear();
-            println!("downloaded {} bytes to {file}", size?);
+            println!("downloaded {} bytes to {}", size?, file.display());
         }
-        ["ls", bucket] | ["ls", bucket, _] => {
-            let prefix = words.get(2).copied().unwrap_or("");
-            let mut entries = s3.list(bucket, prefix, Some("/"));
+        Command::Ls { bucket, prefix } => {
+            let mut entries = s3.list(&bucket, &prefix, Some("/"));
             while let Some(entry) = entries.try_next().await? {
                 match entry {
                     ListEntry::Object(object) => println!("{:>12}  {}", object.size, object.key),
@@ -103,41 +138,35 @@ async fn run(args: &[String]) -> Result<(), Failure> {
                 }
             }
         }
-        ["rm", bucket, key] => s3.delete(bucket, key).await?,
-        ["presign", bucket, key] | ["presign", bucket, key, _] => {
-            let seconds = match words.get(3) {
-                None => 3600,
-                Some(text) => text.parse::<u64>().map_err(|_| {
-                    Failure::Usage(format!("SECONDS must be a whole number, found {text:?}"))
-                })?,
-            };
+        Command::Rm { bucket, key } => s3.delete(&bucket, &key).await?,
+        Command::Presign {
+            bucket,
+            key,
+            seconds,
+        } => {
             println!(
                 "{}",
-                s3.presign_get(bucket, key, Duration::from_secs(seconds))
+                s3.presign_get(&bucket, &key, Duration::from_secs(seconds))
                     .await?
             );
         }
-        ["mb", bucket] => {
-            if s3.ensure_bucket(bucket).await? {
+        Command::Mb { bucket } => {
+            if s3.ensure_bucket(&bucket).await? {
                 println!("created bucket {bucket}");
             } else {
                 println!("bucket {bucket} exists");
             }
         }
-        _ => return Err(usage()),
     }
     Ok(())
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let outcome = actix_rt::System::new().block_on(run(&args));
+    // --help and --version exit 0 on stdout; a usage error exits 2 on stderr
+    let cli = Cli::parse();
+    let outcome = actix_rt::System::new().block_on(run(cli.command));
     match outcome {
         Ok(()) => {}
-        Err(Failure::Usage(text)) => {
-            eprintln!("example-s3: {text}");
-            std::process::exit(2);
-        }
         Err(Failure::Run(text)) => {
             eprintln!("example-s3: {}", text.replace('\n', " "));
             std::process::exit(1);
