@@ -371,3 +371,44 @@ impl ms_runtime::Handler for Echo {
         Ok(request.payload)
     }
 }
+
+/// An [`Echo`] that counts its runs, for tests about a handler running once
+/// per request.
+pub struct CountingEcho {
+    echo: Echo,
+    runs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl CountingEcho {
+    /// An echo registered as `name`, and the count of its runs.
+    pub fn new(name: &'static str) -> (Self, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        let runs = std::sync::Arc::default();
+        let echo = Echo { name };
+        (
+            Self {
+                echo,
+                runs: std::sync::Arc::clone(&runs),
+            },
+            runs,
+        )
+    }
+}
+
+impl ms_runtime::Handler for CountingEcho {
+    fn name(&self) -> &str {
+        self.echo.name()
+    }
+
+    fn routes(&self) -> Vec<String> {
+        self.echo.routes()
+    }
+
+    async fn handle(
+        &self,
+        ctx: &ms_runtime::Context,
+        request: ms_runtime::Request,
+    ) -> Result<ms_runtime::protocol::Json, ms_runtime::HandlerError> {
+        self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.echo.handle(ctx, request).await
+    }
+}

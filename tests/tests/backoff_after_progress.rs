@@ -7,41 +7,14 @@ mod scripted;
 
 use std::time::{Duration, Instant};
 
-use ms_runtime::protocol::{Body, Envelope, Headers, Json, MessageId, Payload, Request};
-use ms_runtime::{Config, Context, Handler, HandlerError, Service, Tuning};
-use scripted::{accept, listen, next_envelope, send};
-
-struct Echo;
-
-impl Handler for Echo {
-    fn name(&self) -> &str {
-        "echo"
-    }
-    fn routes(&self) -> Vec<String> {
-        vec!["echo".into()]
-    }
-    async fn handle(
-        &self,
-        _ctx: &Context,
-        request: ms_runtime::Request,
-    ) -> Result<Json, HandlerError> {
-        Ok(request.payload)
-    }
-}
+use ms_runtime::protocol::{Body, Envelope, Payload};
+use ms_runtime::{Config, Service, Tuning};
+use ms_tests::Echo;
+use scripted::{accept, delivery, listen, next_envelope, send};
 
 fn request(n: usize) -> Envelope {
-    let mut headers = Headers::new();
-    headers.set_attempt(1);
-    Envelope {
-        id: MessageId::new(format!("r{n}")).expect("valid id"),
-        headers,
-        body: Body::Request(Request {
-            to: "echo".into(),
-            route: "echo".into(),
-            from: Some("caller/1".into()),
-            payload: Payload::inline(&n).expect("json"),
-        }),
-    }
+    let payload = Payload::inline(&n).expect("json");
+    delivery(&format!("r{n}"), "echo", "echo", "caller/1", 1, payload)
 }
 
 #[actix_rt::test]
@@ -56,7 +29,7 @@ async fn productive_sessions_reset_the_backoff() {
         .tuning(tuning)
         .build()
         .unwrap();
-    let service = Service::start(config, Echo).await.unwrap();
+    let service = Service::start(config, Echo { name: "echo" }).await.unwrap();
     let mut gaps = Vec::new();
     let mut cut_at: Option<Instant> = None;
     for n in 0..7 {

@@ -2,15 +2,20 @@
 //! intervals does not cost the connection: the supervisor answers pings on
 //! its own thread, and other requests are still served.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use ms_runtime::protocol::Json;
 use ms_runtime::{
     Config, ConnectionState, Context, Handler, HandlerError, Request, Service, Tuning,
 };
-use ms_tests::{PASSWORD, USER, fast_tuning, invoke, start_gateway_with};
+use ms_tests::{PASSWORD, USER, fast_tuning, invoke, start_gateway_with, wait_until};
 
-struct Hog;
+struct Hog {
+    /// Set when the `block` call has taken its handler thread.
+    blocking: Arc<AtomicBool>,
+}
 
 impl Handler for Hog {
     fn name(&self) -> &str {
@@ -21,7 +26,10 @@ impl Handler for Hog {
     }
     async fn handle(&self, _ctx: &Context, request: Request) -> Result<Json, HandlerError> {
         if request.route == "block" {
-            // the wrong way to do CPU work (ctx.spawn_blocking is the right one)
+            self.blocking.store(true, Ordering::SeqCst);
+            // the wrong way to do CPU work (ctx.spawn_blocking is the right
+            // one); the sleep is the behaviour under test: the thread is
+            // blocked for longer than three heartbeat intervals
             std::thread::sleep(Duration::from_millis(1_500));
         }
         Ok(request.payload)
@@ -41,7 +49,11 @@ async fn a_blocked_handler_thread_does_not_drop_the_connection() {
         })
         .build()
         .expect("valid test config");
-    let service = Service::start(config, Hog).await.unwrap();
+    let blocking = Arc::new(AtomicBool::new(false));
+    let hog = Hog {
+        blocking: blocking.clone(),
+    };
+    let service = Service::start(config, hog).await.unwrap();
     let handle = service.gateway().clone();
     assert!(
         handle.wait_connected(Duration::from_secs(10)).await,
@@ -56,7 +68,12 @@ async fn a_blocked_handler_thread_does_not_drop_the_connection() {
         let http = http.clone();
         async move { invoke(&http, "hog", "block", "1", 10_000).await }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    wait_until(
+        "the block call to take a handler thread",
+        Duration::from_secs(10),
+        || blocking.load(Ordering::SeqCst),
+    )
+    .await;
     // the other handler thread still serves while one is blocked
     assert_eq!(
         invoke(&http, "hog", "ping", "2", 5_000).await,

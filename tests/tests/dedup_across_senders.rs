@@ -9,10 +9,10 @@ mod scripted;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ms_runtime::protocol::{Body, Envelope, Headers, Json, MessageId, Payload, Request};
+use ms_runtime::protocol::{Body, Envelope, Json, Payload};
 use ms_runtime::{Config, Context, Handler, HandlerError, Service};
 use ms_tests::fast_tuning;
-use scripted::{accept, listen, send, settlement_of};
+use scripted::{accept, delivery, listen, send, settlement_of};
 
 /// Answers each run with its run number and the caller it was told.
 struct Secretive {
@@ -40,18 +40,14 @@ impl Handler for Secretive {
 }
 
 fn request(id: &str, from: &str, attempt: u32) -> Envelope {
-    let mut headers = Headers::new();
-    headers.set_attempt(attempt);
-    Envelope {
-        id: MessageId::new(id).expect("valid id"),
-        headers,
-        body: Body::Request(Request {
-            to: "secretive".into(),
-            route: "card".into(),
-            from: Some(from.into()),
-            payload: Payload::Inline(Json::null()),
-        }),
-    }
+    delivery(
+        id,
+        "secretive",
+        "card",
+        from,
+        attempt,
+        Payload::Inline(Json::null()),
+    )
 }
 
 fn answer(settlement: &Envelope) -> serde_json::Value {

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ms_runtime::protocol::Json;
 use ms_runtime::{Context, Handler, HandlerError, Request, Service};
-use ms_tests::{GatewayProcess, invoke, service_config};
+use ms_tests::{GatewayProcess, invoke, service_config, wait_until};
 
 struct Recording {
     seen: Arc<Mutex<HashMap<String, usize>>>,
@@ -30,6 +30,7 @@ impl Handler for Recording {
             .expect("not poisoned")
             .entry(request.id.to_string())
             .or_default() += 1;
+        // a little work, so that requests are in flight when the gateway dies
         tokio::time::sleep(Duration::from_millis(20)).await;
         Ok(request.payload)
     }
@@ -47,6 +48,7 @@ async fn load(url: String, until: Instant, worker: usize) -> (usize, usize, usiz
             ok += 1;
         } else {
             failed += 1;
+            // a caller's pause before trying again, not a wait for an event
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -72,9 +74,19 @@ async fn after_a_gateway_kill_the_service_reconnects_and_runs_no_handler_twice()
     let workers: Vec<_> = (0..4)
         .map(|w| actix_rt::spawn(load(http.clone(), until, w)))
         .collect();
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    wait_until(
+        "requests flowing before the kill",
+        Duration::from_secs(10),
+        || seen.lock().expect("not poisoned").len() >= 20,
+    )
+    .await;
     gateway.kill();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_until(
+        "the service to notice the gateway is gone",
+        Duration::from_secs(10),
+        || !handle.is_connected(),
+    )
+    .await;
     let gateway = GatewayProcess::start(addr);
     assert!(
         handle.wait_connected(Duration::from_secs(10)).await,

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use ms_runtime::protocol::{Body, Envelope, MessageId, decode, encode};
+use ms_runtime::protocol::{Body, Envelope, Headers, MessageId, Payload, Request, decode, encode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -75,6 +75,38 @@ pub async fn send(peer: &mut Peer, envelope: &Envelope) {
     peer.send(Message::text(encode(envelope).expect("encodes")))
         .await
         .expect("send");
+}
+
+/// Queues one envelope without flushing: a burst of frames goes out with
+/// one [`SinkExt::flush`].
+pub async fn feed(peer: &mut Peer, envelope: &Envelope) {
+    peer.feed(Message::text(encode(envelope).expect("encodes")))
+        .await
+        .expect("send");
+}
+
+/// A request as a gateway delivers it: `from` filled in, `attempt` counted
+/// (1 for the first delivery, one more for each redelivery).
+pub fn delivery(
+    id: &str,
+    to: &str,
+    route: &str,
+    from: &str,
+    attempt: u32,
+    payload: Payload,
+) -> Envelope {
+    let mut headers = Headers::new();
+    headers.set_attempt(attempt);
+    Envelope {
+        id: MessageId::new(id).expect("valid id"),
+        headers,
+        body: Body::Request(Request {
+            to: to.into(),
+            route: route.into(),
+            from: Some(from.into()),
+            payload,
+        }),
+    }
 }
 
 /// Reads frames until the one settling `request` (reply or error), skipping acks.
