@@ -48,7 +48,7 @@
 //! - [`Error`] (`error.rs`): one error type for start-up and I/O.
 //! - [`ms_service`]: the attribute that writes the `Handler` for an `impl`
 //!   block of typed routes (`docs/macro.md`).
-//! - `testing` (feature `testing`, `testing.rs`): the test kit, a real
+//! - `testing` (feature `testing`, `testing/`): the test kit, a real
 //!   gateway and S3 store in the test process (`docs/testing.md`).
 //!
 //! `docs/runtime.md` draws the actors and says what is guaranteed and what
