@@ -34,9 +34,9 @@
 //! - [`Handler`], [`Request`], [`Event`], [`HandlerError`] (`handler.rs`):
 //!   what a service author writes; [`Context`] (`context.rs`): what each
 //!   call gets (logger, deadline, `request`, `publish`, `spawn_blocking`).
-//! - [`run`] / [`Service`] (`service.rs`): start-up (logging, storage,
-//!   probes, pool, supervisor) and graceful shutdown; health probes in
-//!   `health.rs`.
+//! - [`run`] / [`Service`] (`service.rs`): start-up (the shared steps,
+//!   logging, storage, `hello`, supervisor, in `boot.rs`; then probes,
+//!   pool) and graceful shutdown; health probes in `health.rs`.
 //! - [`GatewayClient`] (`client.rs`): the same machinery under a raw
 //!   receive loop.
 //! - [`S3`] (`s3/`): the S3 actor's handle, one file per operation; claim
@@ -82,6 +82,7 @@
 //! # Ok::<(), ms_runtime::ConfigError>(())
 //! ```
 
+mod boot;
 mod claim_check;
 mod client;
 pub mod config;
@@ -112,8 +113,9 @@ pub mod __bench;
 
 pub use ms_macros::ms_service;
 
+pub use boot::Registration;
 pub use claim_check::ClaimLocation;
-pub use client::{GatewayClient, Received, Registration};
+pub use client::{GatewayClient, Received};
 pub use config::{Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning};
 pub use context::Context;
 pub use error::{Error, Result};
