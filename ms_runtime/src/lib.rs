@@ -121,7 +121,7 @@ pub use context::Context;
 pub use error::{Error, Result};
 pub use gateway::{CallError, ConnectionState, Gateway};
 pub use handler::{Event, Handler, HandlerError, Request, reply};
-pub use s3::{S3, S3Error};
+pub use s3::S3;
 pub use secret::Secret;
 pub use service::{Service, run, run_from_env, shutdown_signal};
 /// The structured logging crate the runtime logs with (`ctx.log()` is a
