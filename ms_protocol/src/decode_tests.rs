@@ -1,7 +1,7 @@
 //! One test per rule of the protocol's sections 1 and 2.
 
 use super::*;
-use crate::encode;
+use crate::{ErrorCode, InvalidId, encode};
 
 fn err(text: &str) -> DecodeError {
     match decode(text) {

@@ -28,6 +28,7 @@
 
 pub mod clock;
 mod decode;
+mod decode_error;
 mod encode;
 mod envelope;
 mod error_code;
@@ -39,7 +40,8 @@ mod secret;
 mod timing;
 mod ws_frame;
 
-pub use decode::{DecodeError, DecodeErrorKind, decode, decode_limited, decode_shared};
+pub use decode::{decode, decode_limited, decode_shared};
+pub use decode_error::{DecodeError, DecodeErrorKind};
 pub use encode::{EncodeError, encode};
 pub use envelope::{Ack, Body, Envelope, ErrorReport, Event, Hello, Kind, Reply, Request, Welcome};
 pub use error_code::{ErrorCode, WireError};

@@ -6,58 +6,14 @@ use std::time::Duration;
 use actix::Addr;
 use tokio::sync::{Mutex, mpsc};
 
+use crate::boot::{Boot, Registration};
 use crate::config::Config;
 use crate::error::Error;
 use crate::gateway::{self, Gateway, Outcome, Supervisor};
 use crate::gateway::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 use crate::handler::{Event, Request};
 use crate::handler_error::HandlerError;
-use crate::logging::{self, LogSettings};
-use crate::protocol::{Hello, Json};
-
-/// What a [`GatewayClient`] registers as: the `hello` it sends.
-///
-/// ```
-/// use ms_runtime::Registration;
-///
-/// let mut registration = Registration::new("indexer", ["index", "search"])
-///     .with_topics(["documents.uploaded"]);
-/// registration.version = "1.4.0".into();
-/// assert_eq!(registration.routes, ["index", "search"]);
-/// assert_eq!(registration.topics, ["documents.uploaded"]);
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Registration {
-    /// Service name (overridden by `MS_SERVICE_NAME`).
-    pub service: String,
-    /// Routes served.
-    pub routes: Vec<String>,
-    /// Topics subscribed.
-    pub topics: Vec<String>,
-    /// The service's version string.
-    pub version: String,
-}
-
-impl Registration {
-    /// A registration for `service` serving `routes`.
-    pub fn new(
-        service: impl Into<String>,
-        routes: impl IntoIterator<Item = impl Into<String>>,
-    ) -> Self {
-        Self {
-            service: service.into(),
-            routes: routes.into_iter().map(Into::into).collect(),
-            topics: Vec::new(),
-            version: String::new(),
-        }
-    }
-
-    /// The same registration subscribed to `topics`.
-    pub fn with_topics(mut self, topics: impl IntoIterator<Item = impl Into<String>>) -> Self {
-        self.topics = topics.into_iter().map(Into::into).collect();
-        self
-    }
-}
+use crate::protocol::Json;
 
 /// A message received by a [`GatewayClient`].
 ///
@@ -183,25 +139,14 @@ impl GatewayClient {
     /// returns at once; see [`GatewayClient::is_connected`].
     ///
     /// # Errors
-    /// [`Error::NoSystem`] outside an actix system; [`Error::Tls`] for a bad CA file.
+    /// [`Error::Logging`] when the log sink cannot start; [`Error::NoSystem`]
+    /// outside an actix system; [`Error::S3`] for unusable S3 settings;
+    /// [`Error::Tls`] for a bad CA file; [`Error::InvalidName`] for a name
+    /// the gateway would refuse.
     pub fn connect(config: &Config, registration: Registration) -> Result<Self, Error> {
-        let name = config.service_name.clone().unwrap_or(registration.service);
-        let log = match logging::init(LogSettings::from_config(config, &name)) {
-            Ok(sink) => sink.service_logger(&name, &config.instance_id, "gateway"),
-            Err(_) => slog::Logger::root(slog::Discard, slog::o!()),
-        };
-        let hello = Hello {
-            service: name,
-            instance: config.instance_id.clone(),
-            routes: registration.routes,
-            topics: registration.topics,
-            max_in_flight: config.max_in_flight,
-            version: registration.version,
-        };
-        let storage = crate::claim_check::open_storage(config, &log)?;
+        let boot = Boot::prepare(config, registration)?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let (supervisor, gateway) =
-            gateway::start(config, hello, log, Box::new(RawChannel { tx }), storage)?;
+        let (supervisor, gateway) = boot.start(config, Box::new(RawChannel { tx }))?;
         Ok(Self {
             gateway,
             supervisor,

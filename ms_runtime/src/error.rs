@@ -44,6 +44,11 @@ pub enum Error {
     /// The S3 store could not be set up or used.
     #[error("object storage failed")]
     S3(#[from] crate::s3::S3Error),
+    /// The log sink could not start (its thread could not be spawned, or an
+    /// earlier attempt in this process failed); the source says why. A
+    /// service does not start without its logs.
+    #[error("logging could not start")]
+    Logging(#[source] crate::logging::LoggingError),
     /// A service was started outside an actix system.
     #[error(
         "a service must be started inside an actix system (use ms_runtime::run, or #[actix_rt::main])"
@@ -116,6 +121,7 @@ impl Error {
             | Self::Encode(_)
             | Self::Tls(_)
             | Self::S3(_)
+            | Self::Logging(_)
             | Self::NoSystem
             | Self::InvalidName { .. }
             | Self::HealthBind { .. } => ErrorCode::Internal,

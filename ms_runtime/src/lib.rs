@@ -34,9 +34,9 @@
 //! - [`Handler`], [`Request`], [`Event`], [`HandlerError`] (`handler.rs`):
 //!   what a service author writes; [`Context`] (`context.rs`): what each
 //!   call gets (logger, deadline, `request`, `publish`, `spawn_blocking`).
-//! - [`run`] / [`Service`] (`service.rs`): start-up (logging, storage,
-//!   probes, pool, supervisor) and graceful shutdown; health probes in
-//!   `health.rs`.
+//! - [`run`] / [`Service`] (`service.rs`): start-up (the shared steps,
+//!   logging, storage, `hello`, supervisor, in `boot.rs`; then probes,
+//!   pool) and graceful shutdown; health probes in `health.rs`.
 //! - [`GatewayClient`] (`client.rs`): the same machinery under a raw
 //!   receive loop.
 //! - [`S3`] (`s3/`): the S3 actor's handle, one file per operation; claim
@@ -48,7 +48,7 @@
 //! - [`Error`] (`error.rs`): one error type for start-up and I/O.
 //! - [`ms_service`]: the attribute that writes the `Handler` for an `impl`
 //!   block of typed routes (`docs/macro.md`).
-//! - `testing` (feature `testing`, `testing.rs`): the test kit, a real
+//! - `testing` (feature `testing`, `testing/`): the test kit, a real
 //!   gateway and S3 store in the test process (`docs/testing.md`).
 //!
 //! `docs/runtime.md` draws the actors and says what is guaranteed and what
@@ -82,6 +82,7 @@
 //! # Ok::<(), ms_runtime::ConfigError>(())
 //! ```
 
+mod boot;
 mod claim_check;
 mod client;
 pub mod config;
@@ -114,7 +115,8 @@ pub mod __bench;
 
 pub use ms_macros::ms_service;
 
-pub use client::{GatewayClient, Received, Registration};
+pub use boot::Registration;
+pub use client::{GatewayClient, Received};
 pub use config::{
     ClaimLocation, Config, ConfigBuilder, ConfigError, Credentials, S3Config, Tuning,
 };
@@ -123,7 +125,7 @@ pub use error::{Error, Result};
 pub use gateway::{CallError, ConnectionState, Gateway};
 pub use handler::{Event, Handler, Request};
 pub use handler_error::{HandlerError, reply};
-pub use s3::{S3, S3Error};
+pub use s3::S3;
 pub use secret::Secret;
 pub use service::{Service, run, run_from_env, shutdown_signal};
 /// The structured logging crate the runtime logs with (`ctx.log()` is a

@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix::{Addr, Arbiter};
 use slog::{Logger, info};
 
+use crate::boot::{Boot, Registration};
 use crate::config::Config;
 use crate::dispatch::HandlerPool;
 use crate::error::Error;
@@ -15,9 +16,8 @@ use crate::gateway::Dispatch;
 use crate::gateway::{self, Gateway, Supervisor};
 use crate::handler::Handler;
 use crate::health::HealthProbe;
-use crate::logging::{self, LogSettings, LogSink};
+use crate::logging::LogSink;
 use crate::placement::Placement;
-use crate::protocol::Hello;
 
 /// Runs a service until SIGINT or SIGTERM: connects to the gateway, serves
 /// every request with `handler`, then shuts down gracefully (in-flight
@@ -187,7 +187,7 @@ pub struct Service {
     on_stop: Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>,
     grace: Duration,
     log: Logger,
-    sink: Option<LogSink>,
+    sink: LogSink,
     health: Option<actix_rt::task::JoinHandle<()>>,
     health_addr: Option<SocketAddr>,
 }
@@ -206,33 +206,22 @@ impl Service {
     /// background (watch it with [`Gateway::wait_connected`]).
     ///
     /// # Errors
-    /// [`Error::NoSystem`] outside an actix system; [`Error::Tls`] when the
-    /// CA file cannot be used; [`Error::S3`] when the S3 settings are unusable.
+    /// [`Error::Logging`] when the log sink cannot start; [`Error::NoSystem`]
+    /// outside an actix system; [`Error::Tls`] when the CA file cannot be
+    /// used; [`Error::S3`] when the S3 settings are unusable;
+    /// [`Error::HealthBind`] when the probe port cannot be opened;
+    /// [`Error::InvalidName`] for a name the gateway would refuse.
     pub async fn start<H: Handler>(config: Config, handler: H) -> Result<Self, Error> {
-        let name = config
-            .service_name
-            .clone()
-            .unwrap_or_else(|| handler.name().to_owned());
-        let sink = logging::init(LogSettings::from_config(&config, &name)).ok();
-        let logger = |component: &str| match &sink {
-            Some(sink) => sink.service_logger(&name, &config.instance_id, component),
-            None => Logger::root(slog::Discard, slog::o!()),
-        };
-        let log = logger("ms_runtime");
-        let handler = Arc::new(handler);
-        let hello = Hello {
-            service: name.clone(),
-            instance: config.instance_id.clone(),
+        let registration = Registration {
+            service: handler.name().to_owned(),
             routes: handler.routes(),
             topics: handler.topics(),
-            max_in_flight: config.max_in_flight,
             version: handler.version().to_owned(),
         };
+        let boot = Boot::prepare(&config, registration)?;
+        let log = boot.logger("ms_runtime");
+        let handler = Arc::new(handler);
         let threads = config.tuning.handler_threads;
-        if actix_rt::System::try_current().is_none() {
-            return Err(Error::NoSystem);
-        }
-        let storage = crate::claim_check::open_storage(&config, &log)?;
         let probe = match config.health_bind {
             Some(addr) => Some(
                 HealthProbe::bind(addr)
@@ -249,21 +238,22 @@ impl Service {
             handler.clone(),
             handles,
             Placement::new(threads, config.tuning.inline_budget),
-            logger("handler"),
+            boot.logger("handler"),
         ));
-        let (supervisor, gateway) =
-            match gateway::start(&config, hello, logger("gateway"), dispatch, storage) {
-                Ok(started) => started,
-                Err(e) => {
-                    for arbiter in &arbiters {
-                        arbiter.stop();
-                    }
-                    return Err(e);
+        let health_log = boot.logger("health");
+        let sink = boot.sink().clone();
+        let (supervisor, gateway) = match boot.start(&config, dispatch) {
+            Ok(started) => started,
+            Err(e) => {
+                for arbiter in &arbiters {
+                    arbiter.stop();
                 }
-            };
+                return Err(e);
+            }
+        };
         let health = probe.map(|probe| {
             info!(log, "answering health probes"; "addr" => health_addr.map(|a| a.to_string()));
-            actix_rt::spawn(probe.serve(gateway.state_changes(), logger("health")))
+            actix_rt::spawn(probe.serve(gateway.state_changes(), health_log))
         });
         info!(log, "service started";
             "gateway" => config.gateway_url.as_str(), "handler_threads" => threads,
@@ -310,10 +300,8 @@ impl Service {
             arbiter.stop();
         }
         info!(self.log, "service stopped");
-        if let Some(sink) = &self.sink {
-            // logs are best effort at exit: a slow output must not hang shutdown
-            let _ = sink.flush(Duration::from_secs(5));
-        }
+        // logs are best effort at exit: a slow output must not hang shutdown
+        let _ = self.sink.flush(Duration::from_secs(5));
     }
 }
 
@@ -326,6 +314,12 @@ mod tests {
         let io = std::io::Error::new(std::io::ErrorKind::NotFound, "no such file");
         let tls = crate::Error::Tls(Box::new(io));
         assert_eq!(with_causes(&tls), "TLS set-up failed: no such file");
+        let threads = std::io::Error::other("no threads left");
+        let logging = crate::Error::Logging(crate::logging::LoggingError::Start(threads));
+        assert_eq!(
+            with_causes(&logging),
+            "logging could not start: log sink thread could not start: no threads left"
+        );
         let config = crate::Error::from(Config::from_vars([("MS_LOG_FORMAT", "xml")]).unwrap_err());
         assert_eq!(
             with_causes(&config),

@@ -21,6 +21,7 @@ mod claim_location;
 mod env;
 mod error;
 mod file;
+mod log_settings;
 mod resolve;
 mod settings;
 mod tuning;

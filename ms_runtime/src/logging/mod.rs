@@ -31,6 +31,7 @@
 mod bridge;
 mod filter;
 mod record;
+mod settings;
 mod sink;
 
 use std::sync::OnceLock;
@@ -38,7 +39,8 @@ use std::time::Duration;
 
 pub use filter::{LogFilter, LogFormat, LogLevel, ParseLogError};
 pub use record::{DEFAULT_REDACTED, Redaction};
-pub use sink::{DEFAULT_QUEUE_CAPACITY, LogOutput, LogSettings, LogSink, LoggingError};
+pub use settings::{DEFAULT_QUEUE_CAPACITY, LogOutput, LogSettings};
+pub use sink::{LogSink, LoggingError};
 
 static GLOBAL: OnceLock<Option<LogSink>> = OnceLock::new();
 
