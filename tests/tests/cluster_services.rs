@@ -122,7 +122,7 @@ async fn real_services_lose_no_request_and_rerun_none_when_a_node_dies() {
         assert!(
             service
                 .gateway()
-                .wait_connected(Duration::from_secs(10))
+                .wait_connected(Duration::from_secs(30))
                 .await,
             "a service never connected"
         );
