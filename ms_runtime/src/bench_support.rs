@@ -42,6 +42,8 @@ impl DispatchBench {
             Arc::new(handler),
             handles,
             crate::placement::Placement::new(threads, crate::Tuning::default().inline_budget),
+            // recorded as in a service, so the benchmark pays what services pay
+            Arc::new(crate::metrics::HandledMetrics::default()),
             discard,
         ));
         let (tx, replies) = mpsc::unbounded_channel();

@@ -7,13 +7,16 @@
 //! dispatcher: [`Boot::prepare`] does what comes before, [`Boot::start`]
 //! starts the supervisor with the dispatcher the caller built.
 
+use std::sync::Arc;
+
 use actix::Addr;
 use slog::Logger;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::gateway::{self, Dispatch, Gateway, Storage, Supervisor};
+use crate::gateway::{self, Dispatch, Gateway, StatsCell, Storage, Supervisor};
 use crate::logging::{self, LogSettings, LogSink};
+use crate::metrics::ServiceMetrics;
 use crate::protocol::Hello;
 
 /// What a service registers as: the `hello` it sends, before
@@ -73,6 +76,10 @@ pub(crate) struct Boot {
     hello: Hello,
     /// Claim-check storage, handed to the supervisor.
     storage: Storage,
+    /// Where the session publishes its figures.
+    stats: Arc<StatsCell>,
+    /// The service's metrics, served by the probe listener.
+    metrics: Arc<ServiceMetrics>,
 }
 
 impl Boot {
@@ -91,7 +98,14 @@ impl Boot {
             return Err(Error::NoSystem);
         }
         let log = sink.service_logger(&service, &config.instance_id, "ms_runtime");
-        let storage = crate::claim_check::open_storage(config, &log)?;
+        let stats = Arc::new(StatsCell::default());
+        let metrics = Arc::new(ServiceMetrics::new(
+            &service,
+            &registration.version,
+            stats.clone(),
+            sink.dropped_counter(),
+        ));
+        let storage = crate::claim_check::open_storage(config, &log, metrics.s3())?;
         let hello = Hello {
             service,
             instance: config.instance_id.clone(),
@@ -104,6 +118,8 @@ impl Boot {
             sink,
             hello,
             storage,
+            stats,
+            metrics,
         })
     }
 
@@ -111,6 +127,11 @@ impl Boot {
     pub(crate) fn logger(&self, component: &str) -> Logger {
         self.sink
             .service_logger(&self.hello.service, &self.hello.instance, component)
+    }
+
+    /// The service's metrics.
+    pub(crate) fn metrics(&self) -> &Arc<ServiceMetrics> {
+        &self.metrics
     }
 
     /// The log sink, to flush at shutdown.
@@ -130,7 +151,7 @@ impl Boot {
         dispatch: Box<dyn Dispatch>,
     ) -> Result<(Addr<Supervisor>, Gateway), Error> {
         let log = self.logger("gateway");
-        gateway::start(config, self.hello, log, dispatch, self.storage)
+        gateway::start(config, self.hello, log, dispatch, self.storage, self.stats)
     }
 }
 

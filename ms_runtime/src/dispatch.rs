@@ -2,6 +2,7 @@
 //! a pool of arbiters (threads), so one slow or CPU-heavy handler stalls
 //! neither the connection nor the other handlers.
 
+use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
@@ -13,6 +14,7 @@ use slog::{Logger, error, o};
 use crate::context::Context as HandlerContext;
 use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome};
 use crate::handler::{Event, Handler, Request};
+use crate::metrics::{HandledMetrics, Kind, RouteCache};
 use crate::placement::Placement;
 use crate::protocol::{ErrorCode, WireError};
 
@@ -22,6 +24,8 @@ pub(crate) struct HandlerPool<H> {
     arbiters: Arc<Vec<ArbiterHandle>>,
     next: usize,
     placement: Placement,
+    /// Each route's metric handles.
+    routes: RouteCache,
     log: Logger,
 }
 
@@ -32,6 +36,7 @@ impl<H: Handler> HandlerPool<H> {
         handler: Arc<H>,
         arbiters: Arc<Vec<ArbiterHandle>>,
         placement: Placement,
+        metrics: Arc<HandledMetrics>,
         log: Logger,
     ) -> Self {
         Self {
@@ -39,6 +44,7 @@ impl<H: Handler> HandlerPool<H> {
             arbiters,
             next: 0,
             placement,
+            routes: RouteCache::new(metrics),
             log,
         }
     }
@@ -58,9 +64,15 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
         let gateway = gateway.clone();
         let log = self.log.clone();
         let placement = self.placement.clone();
-        let route = match &delivery.kind {
-            DeliveryKind::Request { route, .. } => route.clone(),
-            DeliveryKind::Event { topic } => format!("event:{topic}"),
+        let (route, running) = match &delivery.kind {
+            DeliveryKind::Request { route, .. } => (
+                route.clone(),
+                self.routes.route(Kind::Request, route).start(),
+            ),
+            DeliveryKind::Event { topic } => (
+                format!("event:{topic}"),
+                self.routes.route(Kind::Event, topic).start(),
+            ),
         };
         let inline = placement.inline(&route);
         let task: Task = Box::new(move || {
@@ -69,8 +81,14 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
                 let from = delivery.kind.from().map(str::to_owned);
                 let settle_to = gateway.clone();
                 let work = Box::pin(run_delivery(handler, delivery, gateway, log));
-                let (outcome, overstayed) = placement.timed(work).await;
+                let ((outcome, event_error), overstayed) = placement.timed(work).await;
                 placement.report(&route, overstayed);
+                running.finish(match (&outcome, &event_error) {
+                    (Outcome::Failed(e), _) => Some(e.code.as_str()),
+                    (Outcome::EventHeld, _) => Some("held"),
+                    (_, Some(code)) => Some(code.as_str()),
+                    _ => None,
+                });
                 settle_to.settle(id, from, outcome);
             })
         });
@@ -125,11 +143,26 @@ impl Actor for HandlerActor {
 
 /// Runs one delivery to its outcome: deadline enforced (the handler's future
 /// is dropped, so cancelled, when it passes), panics caught and reported.
+/// Beside the outcome, an event handler's error code (an event is
+/// acknowledged whatever its handler returned; the metrics still count it).
 async fn run_delivery<H: Handler>(
     handler: Arc<H>,
     delivery: Delivery,
     gateway: Gateway,
     log: Logger,
+) -> (Outcome, Option<ErrorCode>) {
+    let event_error = RefCell::new(None);
+    let outcome = run_to_outcome(handler, delivery, gateway, log, &event_error).await;
+    (outcome, event_error.into_inner())
+}
+
+/// [`run_delivery`]'s work; an event handler's error goes to `event_error`.
+async fn run_to_outcome<H: Handler>(
+    handler: Arc<H>,
+    delivery: Delivery,
+    gateway: Gateway,
+    log: Logger,
+    event_error: &RefCell<Option<ErrorCode>>,
 ) -> Outcome {
     let Delivery {
         id,
@@ -199,6 +232,7 @@ async fn run_delivery<H: Handler>(
                 };
                 if let Err(e) = handler.on_event(&ctx, event).await {
                     error!(ctx.log(), "event handler failed"; "code" => %e.code(), "error" => e.message());
+                    *event_error.borrow_mut() = Some(e.code().clone());
                 }
                 Outcome::EventDone
             }

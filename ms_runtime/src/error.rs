@@ -84,6 +84,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The metrics port (`MS_METRICS_BIND`) could not be opened.
+    #[error("cannot listen for metrics scrapes on {addr}")]
+    MetricsBind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// `Result` with [`Error`].
@@ -124,7 +133,8 @@ impl Error {
             | Self::Logging(_)
             | Self::NoSystem
             | Self::InvalidName { .. }
-            | Self::HealthBind { .. } => ErrorCode::Internal,
+            | Self::HealthBind { .. }
+            | Self::MetricsBind { .. } => ErrorCode::Internal,
             Self::Encoding(_) => ErrorCode::BadRequest,
         }
     }

@@ -1,12 +1,15 @@
 //! Health probes for orchestrators: a small HTTP/1.1 listener (enabled by
-//! `MS_HEALTH_BIND`) answering `GET /healthz` (liveness) and `GET /readyz`
-//! (readiness: welcomed by the gateway).
+//! `MS_HEALTH_BIND`) answering `GET /healthz` (liveness), `GET /readyz`
+//! (readiness: welcomed by the gateway) and `GET /metrics` (Prometheus; the
+//! same listener serves `MS_METRICS_BIND` when metrics have a port of their
+//! own).
 //!
 //! It reads one request line and a few headers, answers, and closes; it is
 //! not a web server and does not need to be one. Requests larger than 8 KiB
 //! or slower than 5 s are dropped.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use slog::{Logger, debug, warn};
@@ -15,6 +18,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use crate::gateway::ConnectionState;
+use crate::metrics::ServiceMetrics;
 
 const MAX_REQUEST: usize = 8 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
@@ -37,14 +41,19 @@ impl HealthProbe {
         self.listener.local_addr()
     }
 
-    /// Serves probes until the task is aborted.
-    pub(crate) async fn serve(self, state: watch::Receiver<ConnectionState>, log: Logger) {
+    /// Serves probes and metrics until the task is aborted.
+    pub(crate) async fn serve(
+        self,
+        state: watch::Receiver<ConnectionState>,
+        metrics: Arc<ServiceMetrics>,
+        log: Logger,
+    ) {
         loop {
             match self.listener.accept().await {
                 Ok((socket, _)) => {
-                    let (state, log) = (state.clone(), log.clone());
+                    let (state, metrics, log) = (state.clone(), metrics.clone(), log.clone());
                     actix_rt::spawn(async move {
-                        if let Err(e) = answer(socket, &state).await {
+                        if let Err(e) = answer(socket, &state, &metrics).await {
                             debug!(log, "health probe dropped"; "error" => %e);
                         }
                     });
@@ -61,6 +70,7 @@ impl HealthProbe {
 async fn answer(
     mut socket: TcpStream,
     state: &watch::Receiver<ConnectionState>,
+    metrics: &ServiceMetrics,
 ) -> std::io::Result<()> {
     let mut buffer = Vec::with_capacity(512);
     let head = tokio::time::timeout(READ_TIMEOUT, async {
@@ -84,14 +94,39 @@ async fn answer(
     if !head {
         return Ok(());
     }
-    let current = state.borrow().clone();
-    let (status, body) = route(&buffer, &current);
+    let (status, content_type, body) = if is_metrics(&buffer) {
+        let (content_type, body) = metrics.render(wants_openmetrics(&buffer));
+        ("200 OK", content_type, body)
+    } else {
+        let current = state.borrow().clone();
+        let (status, body) = route(&buffer, &current);
+        (status, "text/plain; charset=utf-8", body)
+    };
     let response = format!(
-        "HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
+        "HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     socket.write_all(response.as_bytes()).await?;
     socket.shutdown().await
+}
+
+/// Whether the request head is `GET /metrics` (or `HEAD`).
+fn is_metrics(head: &[u8]) -> bool {
+    let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
+    let mut parts = line.split(|&b| b == b' ');
+    let (method, target) = (parts.next(), parts.next());
+    let path = target.map(|t| t.split(|&b| b == b'?').next().unwrap_or_default());
+    matches!(method, Some(b"GET" | b"HEAD")) && path == Some(b"/metrics")
+}
+
+/// Whether the request's `Accept` header asks for OpenMetrics.
+fn wants_openmetrics(head: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(head);
+    let accept = text.lines().skip(1).find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.trim().eq_ignore_ascii_case("accept").then_some(value.trim())
+    });
+    ms_protocol::exposition::wants_openmetrics(accept)
 }
 
 /// The status line and body for a request head, given the connection state.
@@ -117,7 +152,7 @@ fn route(head: &[u8], state: &ConnectionState) -> (&'static str, String) {
         }
         (Some(b"GET" | b"HEAD"), Some(_)) => (
             "404 Not Found",
-            "try /healthz (liveness) or /readyz (readiness)\n".to_owned(),
+            "try /healthz (liveness), /readyz (readiness) or /metrics\n".to_owned(),
         ),
         _ => ("405 Method Not Allowed", "GET only\n".to_owned()),
     }

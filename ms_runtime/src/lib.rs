@@ -95,6 +95,7 @@ mod gateway;
 mod handler;
 mod handler_error;
 mod health;
+mod metrics;
 pub mod logging;
 mod placement;
 pub use ms_protocol as protocol;

@@ -188,8 +188,10 @@ pub struct Service {
     grace: Duration,
     log: Logger,
     sink: LogSink,
-    health: Option<actix_rt::task::JoinHandle<()>>,
+    /// The probe and metrics listeners' tasks.
+    listeners: Vec<actix_rt::task::JoinHandle<()>>,
     health_addr: Option<SocketAddr>,
+    metrics_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Service {
@@ -231,6 +233,16 @@ impl Service {
             None => None,
         };
         let health_addr = probe.as_ref().and_then(|p| p.local_addr().ok());
+        let metrics_probe = match config.metrics_bind {
+            Some(addr) => Some(
+                HealthProbe::bind(addr)
+                    .await
+                    .map_err(|source| Error::MetricsBind { addr, source })?,
+            ),
+            None => None,
+        };
+        let metrics_addr = metrics_probe.as_ref().and_then(|p| p.local_addr().ok());
+        let metrics = boot.metrics().clone();
         handler.on_start().await;
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect::<Vec<_>>());
@@ -238,6 +250,7 @@ impl Service {
             handler.clone(),
             handles,
             Placement::new(threads, config.tuning.inline_budget),
+            boot.metrics().handled(),
             boot.logger("handler"),
         ));
         let health_log = boot.logger("health");
@@ -251,10 +264,24 @@ impl Service {
                 return Err(e);
             }
         };
-        let health = probe.map(|probe| {
-            info!(log, "answering health probes"; "addr" => health_addr.map(|a| a.to_string()));
-            actix_rt::spawn(probe.serve(gateway.state_changes(), health_log))
-        });
+        if probe.is_some() {
+            info!(log, "answering health probes and metrics scrapes";
+                "addr" => health_addr.map(|a| a.to_string()));
+        }
+        if metrics_probe.is_some() {
+            info!(log, "answering metrics scrapes"; "addr" => metrics_addr.map(|a| a.to_string()));
+        }
+        let listeners = probe
+            .into_iter()
+            .chain(metrics_probe)
+            .map(|probe| {
+                actix_rt::spawn(probe.serve(
+                    gateway.state_changes(),
+                    metrics.clone(),
+                    health_log.clone(),
+                ))
+            })
+            .collect();
         info!(log, "service started";
             "gateway" => config.gateway_url.as_str(), "handler_threads" => threads,
             "max_in_flight" => config.max_in_flight);
@@ -267,8 +294,9 @@ impl Service {
             grace: config.tuning.shutdown_grace,
             log,
             sink,
-            health,
+            listeners,
             health_addr,
+            metrics_addr,
         })
     }
 
@@ -283,17 +311,25 @@ impl Service {
         self.health_addr
     }
 
+    /// Where metrics are answered on a port of their own (`MS_METRICS_BIND`,
+    /// with the real port when it asked for port 0); `None` when metrics
+    /// share the probe port or are not served. `GET /metrics` is also
+    /// answered on [`Service::health_addr`].
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
     /// Stops taking new work, lets in-flight handlers finish within the
     /// grace period, hands unfinished requests back to the gateway, flushes
     /// unacknowledged frames, closes with 1001, runs `on_stop`, stops the
     /// handler threads and flushes the logs.
     pub async fn shutdown(self) {
         gateway::stop(&self.supervisor, self.grace).await;
-        if let Some(health) = self.health {
-            // wait until the probe listener is dropped: the port is closed
+        for listener in self.listeners {
+            // wait until each listener is dropped: the ports are closed
             // when shutdown returns
-            health.abort();
-            let _ = health.await;
+            listener.abort();
+            let _ = listener.await;
         }
         (self.on_stop)().await;
         for arbiter in &self.arbiters {

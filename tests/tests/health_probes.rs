@@ -63,7 +63,8 @@ async fn a_connected_service_is_alive_and_ready_and_closes_the_port_on_shutdown(
 
     assert_eq!(get(addr, "/healthz").await?, (200, "ok\n".to_owned()));
     assert_eq!(get(addr, "/readyz").await?, (200, "ready\n".to_owned()));
-    assert_eq!(get(addr, "/metrics").await?.0, 404);
+    assert_eq!(get(addr, "/metrics").await?.0, 200);
+    assert_eq!(get(addr, "/other").await?.0, 404);
 
     service.shutdown().await;
     assert!(

@@ -8,6 +8,7 @@
 //! its S3 credentials reach. Anything else is refused before any S3 call.
 
 use crate::config::ClaimLocation;
+use crate::metrics::Direction;
 use crate::protocol::{ErrorCode, Json, Payload, PayloadRef, WireError};
 use crate::s3::{S3, S3Error};
 
@@ -52,11 +53,33 @@ impl ClaimCheck {
         if (json.len() as u64) <= self.threshold {
             return Ok(Payload::Inline(json));
         }
-        self.s3.put_claim(bucket, &json).await.map(Payload::Ref)
+        let stored = self.s3.put_claim(bucket, &json).await;
+        self.count(Direction::Out, stored.as_ref().map(|_| ()).map_err(S3Error::kind));
+        stored.map(Payload::Ref)
+    }
+
+    /// Counts one claim check, when the S3 handle counts.
+    fn count(&self, direction: Direction, result: Result<(), &'static str>) {
+        if let Some(metrics) = self.s3.metrics() {
+            metrics.claim(direction, result.err().unwrap_or("ok"));
+        }
     }
 
     /// Fetches and verifies `reference` if it is inside an accepted location.
     async fn fetch(&self, reference: &PayloadRef) -> Result<Json, ClaimError> {
+        let fetched = self.fetch_unmeasured(reference).await;
+        let outcome = match &fetched {
+            Ok(_) => Ok(()),
+            Err(ClaimError::Outside) => Err("outside"),
+            Err(ClaimError::NoStore) => Err("no_store"),
+            Err(ClaimError::Rejected(_)) => Err("rejected"),
+            Err(ClaimError::Unavailable(_)) => Err("unavailable"),
+        };
+        self.count(Direction::In, outcome);
+        fetched
+    }
+
+    async fn fetch_unmeasured(&self, reference: &PayloadRef) -> Result<Json, ClaimError> {
         if !self.accept.iter().any(|l| l.contains(reference)) {
             return Err(ClaimError::Outside);
         }

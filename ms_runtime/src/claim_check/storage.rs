@@ -10,6 +10,7 @@
 pub(crate) fn open_storage(
     config: &crate::Config,
     log: &slog::Logger,
+    metrics: crate::metrics::S3Metrics,
 ) -> Result<Storage, crate::Error> {
     let Some(s3_config) = &config.s3 else {
         return Ok(Storage::default());
@@ -18,7 +19,7 @@ pub(crate) fn open_storage(
         claim_prefix: config.claim_prefix.clone(),
         ..crate::s3::S3Options::default()
     };
-    let s3 = crate::s3::S3::connect_with(s3_config, options)?;
+    let s3 = crate::s3::S3::connect_with(s3_config, options)?.with_metrics(metrics);
     let bucket = config
         .claim_check_bucket
         .clone()

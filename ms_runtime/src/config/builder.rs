@@ -7,7 +7,7 @@ use std::path::Path;
 use super::resolve::Layers;
 use super::settings::{
     CLAIM_ACCEPT, CLAIM_BUCKET, CLAIM_PREFIX, CLAIM_THRESHOLD, GATEWAY_URL, HANDLER_THREADS,
-    HEALTH_BIND, INSTANCE_ID, LOG_FORMAT, LOG_LEVEL, MAX_IN_FLIGHT, PASSWORD, S3_ACCESS_KEY_ID,
+    HEALTH_BIND, INSTANCE_ID, LOG_FORMAT, METRICS_BIND, LOG_LEVEL, MAX_IN_FLIGHT, PASSWORD, S3_ACCESS_KEY_ID,
     S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_SECRET_ACCESS_KEY, SERVICE_NAME, Setting, TLS_CA_FILE,
     USERNAME, is_secret, is_url,
 };
@@ -101,6 +101,21 @@ impl ConfigBuilder {
     /// ```
     pub fn health_bind(self, addr: impl Into<String>) -> Self {
         self.set(&HEALTH_BIND, addr)
+    }
+
+    /// A port of its own for Prometheus metrics (`MS_METRICS_BIND`), e.g.
+    /// `0.0.0.0:9100`. Without it, `GET /metrics` is answered on the probe
+    /// port ([`ConfigBuilder::health_bind`]) only.
+    ///
+    /// ```
+    /// use ms_runtime::Config;
+    ///
+    /// let config = Config::builder().metrics_bind("127.0.0.1:9100").build()?;
+    /// assert_eq!(config.metrics_bind, Some("127.0.0.1:9100".parse()?));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metrics_bind(self, addr: impl Into<String>) -> Self {
+        self.set(&METRICS_BIND, addr)
     }
 
     /// Threads running handler actors (`MS_HANDLER_THREADS`; `0`: the

@@ -7,11 +7,15 @@ use std::path::PathBuf;
 
 use super::file::read_file;
 use super::resolve::Layers;
-use super::settings::{ALL, SECRET_FILES};
+use super::settings::{ALL, LOG_LEVEL, SECRET_FILES};
 use super::{CONFIG_FILE_VAR, Config, ConfigError, ConfigSource, Tuning};
 
+/// The Rust ecosystem's log filter variable, read when `MS_LOG_LEVEL` is unset.
+const RUST_LOG_VAR: &str = "RUST_LOG";
+
 impl Config {
-    /// Reads `MS_CONFIG_FILE` (if set) and the `MS_*` environment variables.
+    /// Reads `MS_CONFIG_FILE` (if set) and the `MS_*` environment variables,
+    /// and `RUST_LOG` when no `MS_LOG_LEVEL` is given.
     ///
     /// A secret (`MS_PASSWORD`, `MS_S3_SECRET_ACCESS_KEY`) may instead be
     /// read from the file its `*_FILE` variable names (`MS_PASSWORD_FILE`),
@@ -61,9 +65,12 @@ impl Config {
         let mut env = BTreeMap::new();
         let mut file = None;
         let mut secret_files = Vec::new();
+        let mut rust_log = None;
         for (key, value) in vars {
             let key = key.as_ref();
-            if key == CONFIG_FILE_VAR {
+            if key == RUST_LOG_VAR {
+                rust_log = Some(value.into()).filter(|v: &String| !v.trim().is_empty());
+            } else if key == CONFIG_FILE_VAR {
                 file = Some(PathBuf::from(value.into()));
             } else if let Some(setting) = ALL.iter().find(|s| s.var == key) {
                 env.insert(setting.var, value.into());
@@ -91,7 +98,20 @@ impl Config {
             layers.push(ConfigSource::File(path), values);
         }
         layers.push(ConfigSource::Env, env);
-        layers.resolve(Tuning::default())
+        let level_set = layers.get(&LOG_LEVEL).is_some();
+        let mut config = layers.resolve(Tuning::default())?;
+        // the Rust ecosystem's variable, when MS_LOG_LEVEL says nothing
+        if let (false, Some(rust_log)) = (level_set, rust_log) {
+            config.log_filter = crate::logging::LogFilter::from_rust_log(&rust_log).map_err(
+                |e| ConfigError::Invalid {
+                    var: RUST_LOG_VAR,
+                    source_of: ConfigSource::Env,
+                    expected: e.expected,
+                    found: Some(rust_log.clone()),
+                },
+            )?;
+        }
+        Ok(config)
     }
 }
 

@@ -220,6 +220,9 @@ pub struct Config {
     /// Where to answer health probes (`GET /healthz`, `GET /readyz`);
     /// `None` (the default) opens no port.
     pub health_bind: Option<SocketAddr>,
+    /// A port of its own for `GET /metrics` (`MS_METRICS_BIND`); without
+    /// it, metrics are served on the probe port only.
+    pub metrics_bind: Option<SocketAddr>,
     /// Object storage; `None` when no `MS_S3_*` setting is given.
     pub s3: Option<S3Config>,
     /// Log levels, overall and per module.
@@ -261,6 +264,7 @@ impl fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("tls_ca_file", &self.tls_ca_file)
             .field("health_bind", &self.health_bind)
+            .field("metrics_bind", &self.metrics_bind)
             .field("s3", &self.s3)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)

@@ -10,7 +10,7 @@ use url::Url;
 use super::ClaimLocation;
 use super::settings::{
     CLAIM_ACCEPT, CLAIM_BUCKET, CLAIM_PREFIX, CLAIM_THRESHOLD, GATEWAY_HOST, GATEWAY_TLS,
-    GATEWAY_URL, HEALTH_BIND, INSTANCE_ID, LOG_FORMAT, LOG_LEVEL, MAX_IN_FLIGHT, PASSWORD,
+    GATEWAY_URL, HEALTH_BIND, INSTANCE_ID, METRICS_BIND, LOG_FORMAT, LOG_LEVEL, MAX_IN_FLIGHT, PASSWORD,
     S3_ACCESS_KEY_ID, S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_SECRET_ACCESS_KEY, SERVICE_NAME,
     Setting, TLS_CA_FILE, USERNAME, is_url,
 };
@@ -44,6 +44,19 @@ impl Layers {
             .iter()
             .rev()
             .find_map(|(source, values)| values.get(setting.var).map(|v| (v.as_str(), source)))
+    }
+
+    /// An optional `address:port` setting (empty means unset).
+    fn socket_addr(&self, setting: &Setting) -> Result<Option<SocketAddr>, ConfigError> {
+        match self.get(setting) {
+            None => Ok(None),
+            Some((text, _)) if text.trim().is_empty() => Ok(None),
+            Some((text, _)) => text
+                .trim()
+                .parse::<SocketAddr>()
+                .map(Some)
+                .map_err(|_| self.invalid(setting, "an address and port such as 0.0.0.0:8081")),
+        }
     }
 
     /// Index of the highest layer that sets any of `settings`.
@@ -125,13 +138,8 @@ impl Layers {
                         self.invalid(&MAX_IN_FLIGHT, "a whole number from 1 to 4294967295")
                     })?,
             },
-            health_bind: match self.get(&HEALTH_BIND) {
-                None => None,
-                Some((text, _)) if text.trim().is_empty() => None,
-                Some((text, _)) => Some(text.trim().parse::<SocketAddr>().map_err(|_| {
-                    self.invalid(&HEALTH_BIND, "an address and port such as 0.0.0.0:8081")
-                })?),
-            },
+            health_bind: self.socket_addr(&HEALTH_BIND)?,
+            metrics_bind: self.socket_addr(&METRICS_BIND)?,
             tls_ca_file: self
                 .get(&TLS_CA_FILE)
                 .map(|(path, _)| PathBuf::from(path))

@@ -44,6 +44,7 @@ settings! {
     HANDLER_THREADS = "MS_HANDLER_THREADS", "handler_threads", false;
     INLINE_BUDGET = "MS_INLINE_BUDGET_MS", "inline_budget_ms", false;
     HEALTH_BIND = "MS_HEALTH_BIND", "health_bind", false;
+    METRICS_BIND = "MS_METRICS_BIND", "metrics_bind", false;
     RECONNECT_INITIAL = "MS_RECONNECT_INITIAL_MS", "reconnect_initial_ms", false;
     RECONNECT_MAX = "MS_RECONNECT_MAX_MS", "reconnect_max_ms", false;
     AUTH_RETRY_INITIAL = "MS_AUTH_RETRY_INITIAL_MS", "auth_retry_initial_ms", false;

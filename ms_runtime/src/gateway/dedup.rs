@@ -101,7 +101,7 @@ impl Dedup {
         })
     }
 
-    #[cfg(test)]
+    /// Requests remembered.
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

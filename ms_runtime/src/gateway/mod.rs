@@ -15,6 +15,7 @@ mod frames;
 mod outbox;
 mod port;
 mod session;
+mod stats;
 mod supervisor;
 
 use std::sync::Arc;
@@ -27,6 +28,9 @@ use crate::protocol::{Envelope, Headers, Json, MessageId, Payload, WireError};
 
 pub(crate) use crate::claim_check::Storage;
 pub(crate) use port::{Delivery, DeliveryKind, Dispatch, Lifecycle};
+pub(crate) use stats::StatsCell;
+#[cfg(test)]
+pub(crate) use stats::SessionStats;
 pub(crate) use supervisor::{Supervisor, SupervisorSettings};
 
 /// The text of one frame: shared, without copying, by the outbox, the dedup
@@ -42,6 +46,7 @@ pub(crate) fn start(
     log: slog::Logger,
     dispatch: Box<dyn Dispatch>,
     storage: Storage,
+    stats: Arc<StatsCell>,
 ) -> Result<(actix::Addr<Supervisor>, Gateway), crate::Error> {
     if actix_rt::System::try_current().is_none() {
         return Err(crate::Error::NoSystem);
@@ -61,6 +66,7 @@ pub(crate) fn start(
         hello,
         tuning: config.tuning.clone(),
         tls,
+        stats,
     };
     Ok(Supervisor::start(settings, log, dispatch, storage))
 }

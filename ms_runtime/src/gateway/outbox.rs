@@ -16,6 +16,8 @@ pub(crate) struct Outbox {
     order: VecDeque<MessageId>,
     frames: HashMap<MessageId, FrameText>,
     capacity: usize,
+    /// Total length of `frames`.
+    bytes: usize,
 }
 
 /// The outbox is at its bound for new work.
@@ -28,11 +30,17 @@ impl Outbox {
             order: VecDeque::new(),
             frames: HashMap::new(),
             capacity: capacity.max(1),
+            bytes: 0,
         }
     }
 
     pub(crate) fn len(&self) -> usize {
         self.frames.len()
+    }
+
+    /// Total size of the kept frames.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -61,14 +69,17 @@ impl Outbox {
     }
 
     fn insert(&mut self, id: MessageId, text: FrameText) {
-        if self.frames.insert(id.clone(), text).is_none() {
-            self.order.push_back(id);
+        self.bytes += text.len();
+        match self.frames.insert(id.clone(), text) {
+            None => self.order.push_back(id),
+            Some(replaced) => self.bytes -= replaced.len(),
         }
     }
 
     fn pop_oldest(&mut self) -> Option<MessageId> {
         while let Some(id) = self.order.pop_front() {
-            if self.frames.remove(&id).is_some() {
+            if let Some(text) = self.frames.remove(&id) {
+                self.bytes -= text.len();
                 return Some(id);
             }
         }
@@ -77,7 +88,13 @@ impl Outbox {
 
     /// Forgets an acknowledged frame; false when it was not kept (a duplicate ack).
     pub(crate) fn ack(&mut self, id: &MessageId) -> bool {
-        let known = self.frames.remove(id).is_some();
+        let known = match self.frames.remove(id) {
+            Some(text) => {
+                self.bytes -= text.len();
+                true
+            }
+            None => false,
+        };
         // acks mostly come oldest first: drop settled ids from the front
         while self
             .order

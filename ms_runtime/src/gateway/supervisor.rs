@@ -25,6 +25,7 @@ use super::dedup::RequestKey;
 use super::frame_limit::{FrameError, LimitedCodec};
 use super::port::Dispatch;
 use super::session::{Action, ConnectFailure, Session};
+use super::stats::StatsCell;
 use super::{
     Call, CallError, ConnectionState, ForgetCall, Gateway, Publish, Settle, Shutdown, Storage,
 };
@@ -45,6 +46,8 @@ pub(crate) struct SupervisorSettings {
     pub(crate) hello: Hello,
     pub(crate) tuning: Tuning,
     pub(crate) tls: Arc<rustls::ClientConfig>,
+    /// Where the session's figures go after every step, for the metrics.
+    pub(crate) stats: Arc<StatsCell>,
 }
 
 /// The open socket's I/O ends.
@@ -84,6 +87,8 @@ pub(crate) struct Supervisor {
     stopped_waiters: Vec<oneshot::Sender<()>>,
     /// The one timer: when it fires, and its handle.
     wake: Option<(Instant, SpawnHandle)>,
+    /// The session's figures, published for scrapes.
+    stats: Arc<StatsCell>,
 }
 
 impl Supervisor {
@@ -104,6 +109,7 @@ impl Supervisor {
                 hello,
                 tuning,
                 tls,
+                stats,
             } = settings;
             Supervisor {
                 session: Session::new(urls, hello, tuning.clone(), log, fastrand::Rng::new()),
@@ -119,6 +125,7 @@ impl Supervisor {
                 calls: HashMap::new(),
                 stopped_waiters: Vec::new(),
                 wake: None,
+                stats,
             }
         });
         let gateway = Gateway::new(&addr, state_rx, timeout, storage);
@@ -130,6 +137,7 @@ impl Supervisor {
         while let Some(action) = self.session.next_action() {
             self.perform(action, ctx);
         }
+        self.stats.store(&self.session.stats());
         self.arm_timer(ctx);
     }
 

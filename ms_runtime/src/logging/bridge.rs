@@ -26,7 +26,8 @@ fn from_log(level: log::Level) -> LogLevel {
 
 fn to_slog(level: LogLevel) -> Level {
     match level {
-        LogLevel::Critical => Level::Critical,
+        // no record is `Off`; as a level it is only ever a filter's
+        LogLevel::Critical | LogLevel::Off => Level::Critical,
         LogLevel::Error => Level::Error,
         LogLevel::Warning => Level::Warning,
         LogLevel::Info => Level::Info,
@@ -43,6 +44,7 @@ pub(crate) fn max_log_level(level: LogLevel) -> log::LevelFilter {
         LogLevel::Info => log::LevelFilter::Info,
         LogLevel::Warning => log::LevelFilter::Warn,
         LogLevel::Error | LogLevel::Critical => log::LevelFilter::Error,
+        LogLevel::Off => log::LevelFilter::Off,
     }
 }
 

@@ -28,6 +28,8 @@ pub enum LogLevel {
     Error,
     /// A failure of the service.
     Critical,
+    /// Nothing: as a filter level, turns records off (no record has it).
+    Off,
 }
 
 impl LogLevel {
@@ -40,6 +42,7 @@ impl LogLevel {
             Self::Warning => "warning",
             Self::Error => "error",
             Self::Critical => "critical",
+            Self::Off => "off",
         }
     }
 }
@@ -68,7 +71,7 @@ pub struct ParseLogError {
     pub expected: &'static str,
 }
 
-const LEVELS: &str = "one of trace, debug, info, warning, error, critical";
+const LEVELS: &str = "one of trace, debug, info, warning (warn), error, critical, off";
 
 impl FromStr for LogLevel {
     type Err = ParseLogError;
@@ -80,6 +83,7 @@ impl FromStr for LogLevel {
             "warn" | "warning" => Ok(Self::Warning),
             "error" => Ok(Self::Error),
             "critical" | "crit" => Ok(Self::Critical),
+            "off" | "none" => Ok(Self::Off),
             _ => Err(ParseLogError {
                 found: s.to_owned(),
                 expected: LEVELS,
@@ -204,6 +208,54 @@ impl FromStr for LogFilter {
     }
 }
 
+impl LogFilter {
+    /// Reads a `RUST_LOG` value, the form the Rust ecosystem uses
+    /// (`env_logger`, `tracing-subscriber`): comma-separated directives,
+    /// each a level, a `target=level`, or a bare `target` (everything from
+    /// it, like `trace`). Span filters (`target[span]=level`) and a trailing
+    /// `/regex` are not supported: the span part is dropped (the directive
+    /// then covers the whole target) and a regex refuses the value.
+    ///
+    /// ```
+    /// use ms_runtime::logging::{LogFilter, LogLevel};
+    ///
+    /// let filter = LogFilter::from_rust_log("warn,my_service=debug,ms_runtime::gateway")?;
+    /// assert_eq!(filter.default_level(), LogLevel::Warning);
+    /// assert_eq!(filter.level_for("my_service::ocr"), LogLevel::Debug);
+    /// assert_eq!(filter.level_for("ms_runtime::gateway"), LogLevel::Trace);
+    /// assert_eq!(LogFilter::from_rust_log("off")?.default_level(), LogLevel::Off);
+    /// # Ok::<(), ms_runtime::logging::ParseLogError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ParseLogError`] for an unknown level or a `/regex` filter.
+    pub fn from_rust_log(s: &str) -> Result<Self, ParseLogError> {
+        let refuse = || ParseLogError {
+            found: s.to_owned(),
+            expected: "RUST_LOG directives: level, target=level or target, comma separated",
+        };
+        if s.contains('/') {
+            return Err(refuse());
+        }
+        let mut directives = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (target, level) = match part.split_once('=') {
+                Some((target, level)) => (Some(target), level),
+                None if part.parse::<LogLevel>().is_ok() => (None, part),
+                None => (Some(part), "trace"),
+            };
+            // `target[span{field=value}]`: the span part is not supported
+            let target = target.map(|t| t.split('[').next().unwrap_or_default().trim());
+            match target {
+                Some("") => directives.push(level.to_owned()),
+                Some(target) => directives.push(format!("{target}={level}")),
+                None => directives.push(level.to_owned()),
+            }
+        }
+        directives.join(",").parse().map_err(|_| refuse())
+    }
+}
+
 impl fmt::Display for LogFilter {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.default)?;
@@ -266,6 +318,33 @@ mod tests {
         assert_eq!(f.level_for("ab"), LogLevel::Error);
         assert_eq!(f.most_verbose(), LogLevel::Trace);
         assert_eq!(f.to_string(), "error,a::b=trace,a=info");
+    }
+
+    #[test]
+    fn rust_log_forms_are_read() {
+        let f = LogFilter::from_rust_log("error,hyper=off,my_app[request]=debug,noisy").unwrap();
+        assert_eq!(f.default_level(), LogLevel::Error);
+        assert_eq!(f.level_for("hyper::client"), LogLevel::Off);
+        assert!(!f.enabled("hyper", LogLevel::Critical));
+        assert_eq!(f.level_for("my_app"), LogLevel::Debug);
+        assert_eq!(f.level_for("noisy::x"), LogLevel::Trace);
+        assert_eq!(LogFilter::from_rust_log("").unwrap(), LogFilter::default());
+        // a bare word is a target, as in env_logger: "loud" means loud=trace
+        assert_eq!(
+            LogFilter::from_rust_log("loud").unwrap().level_for("loud"),
+            LogLevel::Trace
+        );
+        for bad in ["a=loud", "a=info/foo", "a=b=c"] {
+            assert!(LogFilter::from_rust_log(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn off_turns_every_level_off() {
+        let f: LogFilter = "off".parse().unwrap();
+        for level in [LogLevel::Trace, LogLevel::Info, LogLevel::Critical] {
+            assert!(!f.enabled("any", level));
+        }
     }
 
     #[test]

@@ -162,6 +162,11 @@ fn settings_from_env(component: &str) -> (LogSettings, Vec<String>) {
             Ok(filter) => settings.filter = filter,
             Err(e) => problems.push(format!("MS_LOG_LEVEL: {e}")),
         }
+    } else if let Some(rust_log) = var("RUST_LOG") {
+        match LogFilter::from_rust_log(&rust_log) {
+            Ok(filter) => settings.filter = filter,
+            Err(e) => problems.push(format!("RUST_LOG: {e}")),
+        }
     }
     if let Some(format) = var("MS_LOG_FORMAT") {
         match format.parse() {

@@ -13,6 +13,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::error::{S3Error, Target, io_error};
 use super::handle::{ObjectStream, S3, Shared};
 use super::options::GetOptions;
+use crate::metrics::Direction;
 
 fn size_of(length: Option<i64>) -> u64 {
     length.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
@@ -247,8 +248,13 @@ impl S3 {
     /// [`S3Options::max_in_memory`](crate::s3::S3Options::max_in_memory), and the others.
     pub async fn get_bytes(&self, bucket: &str, key: &str) -> Result<Bytes, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run(move |shared, _permit| async move { get_bytes(&shared, &bucket, &key).await })
-            .await
+        let body = self
+            .run("get_bytes", move |shared, _permit| async move {
+                get_bytes(&shared, &bucket, &key).await
+            })
+            .await?;
+        self.count_bytes(Direction::In, body.len() as u64);
+        Ok(body)
     }
 
     /// Downloads an object to `path`, atomically: bytes go to a temporary
@@ -269,10 +275,13 @@ impl S3 {
         options: GetOptions,
     ) -> Result<u64, S3Error> {
         let (bucket, key, path) = (bucket.to_owned(), key.to_owned(), path.as_ref().to_owned());
-        self.run(move |shared, _permit| async move {
-            get_file(&shared, &bucket, &key, &path, &options).await
-        })
-        .await
+        let size = self
+            .run("get_file", move |shared, _permit| async move {
+                get_file(&shared, &bucket, &key, &path, &options).await
+            })
+            .await?;
+        self.count_bytes(Direction::In, size);
+        Ok(size)
     }
 
     /// Opens an object as a stream of chunks. The stream holds one of the
@@ -299,6 +308,7 @@ impl S3 {
     pub async fn get_stream(&self, bucket: &str, key: &str) -> Result<ObjectStream, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
         self.run(
+            "get_stream",
             move |shared, permit| async move { get_stream(&shared, &bucket, &key, permit).await },
         )
         .await

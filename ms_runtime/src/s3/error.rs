@@ -162,6 +162,25 @@ pub enum S3Error {
 }
 
 impl S3Error {
+    /// A short, fixed name of the variant: the `outcome` label of the S3
+    /// metrics.
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Self::NotFound { .. } => "not_found",
+            Self::NoSuchBucket { .. } => "no_such_bucket",
+            Self::AccessDenied { .. } => "access_denied",
+            Self::Unreachable { .. } => "unreachable",
+            Self::Timeout { .. } => "timeout",
+            Self::InvalidConfig { .. } => "invalid_config",
+            Self::Io { .. } => "io",
+            Self::Interrupted { .. } => "interrupted",
+            Self::Integrity { .. } => "integrity",
+            Self::TooLarge { .. } => "too_large",
+            Self::Other { .. } => "other",
+            Self::Stopped => "stopped",
+        }
+    }
+
     /// True when the object (or its bucket) does not exist.
     pub fn is_not_found(&self) -> bool {
         matches!(self, Self::NotFound { .. } | Self::NoSuchBucket { .. })

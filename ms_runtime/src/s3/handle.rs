@@ -21,6 +21,7 @@ use super::client;
 use super::error::S3Error;
 use super::options::S3Options;
 use crate::config::S3Config;
+use crate::metrics::{Direction, S3Metrics};
 
 /// What operations share: the SDK client and the settings.
 pub(crate) struct Shared {
@@ -63,6 +64,9 @@ pub struct S3 {
     permits: Arc<Semaphore>,
     shared: Arc<Shared>,
     bucket: Option<String>,
+    /// Where operations are counted: the service's metrics for the handles
+    /// the runtime makes, nowhere for handles made with `connect`.
+    metrics: Option<S3Metrics>,
 }
 
 impl fmt::Debug for S3 {
@@ -241,7 +245,26 @@ impl S3 {
                 options,
             }),
             bucket: config.bucket.clone(),
+            metrics: None,
         })
+    }
+
+    /// The same handle, counting its operations in `metrics`.
+    pub(crate) fn with_metrics(mut self, metrics: S3Metrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Where this handle counts, if anywhere.
+    pub(crate) fn metrics(&self) -> Option<&S3Metrics> {
+        self.metrics.as_ref()
+    }
+
+    /// Counts `bytes` of object data moved, when this handle counts.
+    pub(crate) fn count_bytes(&self, direction: Direction, bytes: u64) {
+        if let Some(metrics) = &self.metrics {
+            metrics.moved(direction, bytes);
+        }
     }
 
     /// The default bucket (`MS_S3_BUCKET`).
@@ -262,7 +285,26 @@ impl S3 {
     }
 
     /// Runs `op` on the actor once a slot is free, and waits for its result.
+    /// `operation` names it in the metrics.
     pub(crate) async fn run<T, F>(
+        &self,
+        operation: &'static str,
+        op: impl FnOnce(Arc<Shared>, OwnedSemaphorePermit) -> F,
+    ) -> Result<T, S3Error>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T, S3Error>> + Send + 'static,
+    {
+        let started = std::time::Instant::now();
+        let result = self.run_unmeasured(op).await;
+        if let Some(metrics) = &self.metrics {
+            let outcome = result.as_ref().map_or_else(S3Error::kind, |_| "ok");
+            metrics.operation(operation, outcome, started.elapsed());
+        }
+        result
+    }
+
+    async fn run_unmeasured<T, F>(
         &self,
         op: impl FnOnce(Arc<Shared>, OwnedSemaphorePermit) -> F,
     ) -> Result<T, S3Error>

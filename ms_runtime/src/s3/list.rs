@@ -160,7 +160,7 @@ pub(crate) fn stream(s3: S3, bucket: &str, prefix: &str, delimiter: Option<&str>
                 let (bucket, prefix, delimiter) =
                     (bucket.clone(), prefix.clone(), delimiter.clone());
                 let fetched = s3
-                    .run(move |shared, _permit| async move {
+                    .run("list", move |shared, _permit| async move {
                         page(&shared, &bucket, &prefix, delimiter.as_deref(), token).await
                     })
                     .await;

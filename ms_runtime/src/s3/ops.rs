@@ -237,7 +237,7 @@ impl S3 {
     /// [`S3Error::NotFound`] when there is no such object, and the others.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run(move |shared, _permit| async move { head(&shared, &bucket, &key).await })
+        self.run("head", move |shared, _permit| async move { head(&shared, &bucket, &key).await })
             .await
     }
 
@@ -280,7 +280,7 @@ impl S3 {
     /// ```
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run(move |shared, _permit| async move { delete(&shared, &bucket, &key).await })
+        self.run("delete", move |shared, _permit| async move { delete(&shared, &bucket, &key).await })
             .await
     }
 
@@ -309,7 +309,7 @@ impl S3 {
         for batch in keys.chunks(1000) {
             let (bucket, batch) = (bucket.to_owned(), batch.to_vec());
             deleted +=
-                self.run(move |shared, _permit| async move {
+                self.run("delete_many", move |shared, _permit| async move {
                     delete_batch(&shared, &bucket, batch).await
                 })
                 .await?;
@@ -340,7 +340,7 @@ impl S3 {
         to_key: &str,
     ) -> Result<(), S3Error> {
         let names = [from_bucket, from_key, to_bucket, to_key].map(str::to_owned);
-        self.run(move |shared, _permit| async move {
+        self.run("copy", move |shared, _permit| async move {
             let [fb, fk, tb, tk] = names;
             copy(&shared, &fb, &fk, &tb, &tk).await
         })
@@ -405,7 +405,7 @@ impl S3 {
         expires_in: Duration,
     ) -> Result<Url, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run(move |shared, _permit| async move {
+        self.run("presign", move |shared, _permit| async move {
             presign(&shared, method, &bucket, &key, expires_in).await
         })
         .await
@@ -430,7 +430,7 @@ impl S3 {
     /// ```
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), S3Error> {
         let bucket = bucket.to_owned();
-        self.run(move |shared, _permit| async move { create_bucket(&shared, &bucket).await })
+        self.run("create_bucket", move |shared, _permit| async move { create_bucket(&shared, &bucket).await })
             .await
     }
 
@@ -451,7 +451,7 @@ impl S3 {
     /// ```
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<bool, S3Error> {
         let bucket = bucket.to_owned();
-        self.run(move |shared, _permit| async move { ensure_bucket(&shared, &bucket).await })
+        self.run("ensure_bucket", move |shared, _permit| async move { ensure_bucket(&shared, &bucket).await })
             .await
     }
 }

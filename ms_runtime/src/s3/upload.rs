@@ -13,6 +13,7 @@ use futures_util::{Stream, StreamExt, TryStreamExt, stream};
 use super::error::{S3Error, Target, io_error};
 use super::handle::{S3, Shared, Uploaded};
 use super::options::PutOptions;
+use crate::metrics::Direction;
 
 /// Most parts S3 accepts in one upload.
 const MAX_PARTS: u64 = 10_000;
@@ -385,10 +386,13 @@ impl S3 {
         options: PutOptions,
     ) -> Result<Uploaded, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run(move |shared, _permit| async move {
-            put_bytes(&shared, &bucket, &key, body, &options).await
-        })
-        .await
+        let uploaded = self
+            .run("put_bytes", move |shared, _permit| async move {
+                put_bytes(&shared, &bucket, &key, body, &options).await
+            })
+            .await?;
+        self.count_bytes(Direction::Out, uploaded.size);
+        Ok(uploaded)
     }
 
     /// Stores the file at `path` under `key`, read from disk part by part
@@ -404,10 +408,13 @@ impl S3 {
         options: PutOptions,
     ) -> Result<Uploaded, S3Error> {
         let (bucket, key, path) = (bucket.to_owned(), key.to_owned(), path.as_ref().to_owned());
-        self.run(move |shared, _permit| async move {
-            put_file(&shared, &bucket, &key, &path, &options).await
-        })
-        .await
+        let uploaded = self
+            .run("put_file", move |shared, _permit| async move {
+                put_file(&shared, &bucket, &key, &path, &options).await
+            })
+            .await?;
+        self.count_bytes(Direction::Out, uploaded.size);
+        Ok(uploaded)
     }
 
     /// Stores what `body` yields under `key`, its length unknown in advance.
@@ -442,10 +449,13 @@ impl S3 {
         S: Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static,
     {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run(move |shared, _permit| async move {
-            put_stream(&shared, &bucket, &key, Box::pin(body), &options).await
-        })
-        .await
+        let uploaded = self
+            .run("put_stream", move |shared, _permit| async move {
+                put_stream(&shared, &bucket, &key, Box::pin(body), &options).await
+            })
+            .await?;
+        self.count_bytes(Direction::Out, uploaded.size);
+        Ok(uploaded)
     }
 }
 

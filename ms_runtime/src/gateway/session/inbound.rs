@@ -108,11 +108,13 @@ impl Session {
         let key = RequestKey::new(request.from.clone(), id);
         match self.dedup.answer(&key, now) {
             Some(Remembered::Answer(answer)) => {
+                self.counts.dedup_hits += 1;
                 debug!(self.log, "redelivered request answered from memory"; "message_id" => %key.id);
                 self.write_text(answer, now);
                 return;
             }
             Some(Remembered::Evicted) => {
+                self.counts.dedup_hits += 1;
                 warn!(self.log, "redelivered request settled before, its answer no longer held: answered with an error";
                     "message_id" => %key.id);
                 let mut error = WireError::new(

@@ -80,6 +80,7 @@ impl Session {
         if !matches!(self.link, Link::Opening { generation: g } if g == generation) {
             return;
         }
+        self.counts.connect_failures += 1;
         match failure {
             ConnectFailure::Refused(status) => {
                 let delay = self.auth_backoff.next_delay(self.rng.f64());
@@ -186,6 +187,7 @@ impl Session {
             ),
             max_frame,
         });
+        self.counts.sessions += 1;
         info!(self.log, "connected to the gateway"; "session" => &session,
             "heartbeat_ms" => heartbeat_ms, "resending" => self.outbox.len());
         self.actions
@@ -203,6 +205,7 @@ impl Session {
 
     /// The gateway refused the session before `welcome` (an error frame).
     pub(super) fn refused_before_welcome(&mut self, code: ErrorCode, now: Instant) {
+        self.counts.connect_failures += 1;
         let delay = self.auth_backoff.next_delay(self.rng.f64());
         self.set_state(ConnectionState::Refused {
             reason: code.to_string(),

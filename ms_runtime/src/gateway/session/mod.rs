@@ -38,6 +38,7 @@ use super::dedup::{Dedup, RequestKey};
 use super::frames::Reassembly;
 use super::outbox::Outbox;
 use super::port::{Delivery, Lifecycle};
+use super::stats::SessionStats;
 use super::{CallError, ConnectionState, FrameText};
 use crate::config::Tuning;
 use crate::protocol::{DEFAULT_MAX_FRAME_BYTES, Envelope, Hello, MessageId, Payload, encode};
@@ -152,6 +153,8 @@ pub(crate) struct Session {
     draining: Option<drain::Draining>,
     stopped: bool,
     actions: VecDeque<Action>,
+    /// The counters of [`Session::stats`].
+    counts: SessionStats,
 }
 
 impl Session {
@@ -186,12 +189,25 @@ impl Session {
             draining: None,
             stopped: false,
             actions: VecDeque::new(),
+            counts: SessionStats::default(),
         }
     }
 
     /// The next thing the shell must do, oldest first.
     pub(crate) fn next_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
+    }
+
+    /// The figures the metrics show: the counters kept as things happen,
+    /// the sizes read now.
+    pub(crate) fn stats(&self) -> SessionStats {
+        SessionStats {
+            connected: self.welcomed_link(),
+            outbox_frames: self.outbox.len() as u64,
+            outbox_bytes: self.outbox.bytes() as u64,
+            dedup_entries: self.dedup.len() as u64,
+            ..self.counts
+        }
     }
 
     /// The earliest instant at which [`Session::on_timeout`] has work to do.

@@ -193,6 +193,11 @@ impl LogSink {
         self.inner.dropped.load(Ordering::Relaxed)
     }
 
+    /// The counter behind [`LogSink::dropped`], for the metrics.
+    pub(crate) fn dropped_counter(&self) -> Arc<AtomicU64> {
+        self.inner.dropped.clone()
+    }
+
     /// Waits until every record queued before this call is written and the
     /// output flushed.
     ///
