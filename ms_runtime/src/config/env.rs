@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::file::read_file;
-use super::resolve::Layers;
+use super::resolve::{AWS_FALLBACKS, Layers};
 use super::settings::{ALL, SECRET_FILES};
 use super::{CONFIG_FILE_VAR, Config, ConfigError, ConfigSource, Tuning};
 
@@ -61,6 +61,7 @@ impl Config {
         let mut env = BTreeMap::new();
         let mut file = None;
         let mut secret_files = Vec::new();
+        let mut aws = Vec::new();
         for (key, value) in vars {
             let key = key.as_ref();
             if key == CONFIG_FILE_VAR {
@@ -69,6 +70,8 @@ impl Config {
                 env.insert(setting.var, value.into());
             } else if let Some((setting, file_var)) = SECRET_FILES.iter().find(|(_, f)| *f == key) {
                 secret_files.push((*setting, *file_var, PathBuf::from(value.into())));
+            } else if let Some((aws_var, _)) = AWS_FALLBACKS.iter().find(|(var, _)| *var == key) {
+                aws.push((*aws_var, value.into()));
             }
         }
         for (setting, file_var, path) in secret_files {
@@ -91,6 +94,11 @@ impl Config {
             layers.push(ConfigSource::File(path), values);
         }
         layers.push(ConfigSource::Env, env);
+        // in order of preference, whatever order the environment lists them in
+        aws.sort_by_key(|(var, _)| AWS_FALLBACKS.iter().position(|(v, _)| v == var));
+        for (var, value) in aws {
+            layers.push_aws_fallback(var, value);
+        }
         layers.resolve(Tuning::default())
     }
 }
