@@ -194,6 +194,7 @@ async fn serve(
             max_conn_bytes: config.max_outbound_bytes,
             max_services: config.max_services,
             service_ttl_ms: config.service_ttl_ms,
+            unknown_service_wait_ms: config.unknown_service_wait_ms,
             ..RouterLimits::default()
         },
         // deliveries stop at max_outbound_bytes; answers and errors may add
