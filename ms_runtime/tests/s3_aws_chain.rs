@@ -6,6 +6,8 @@
 //! safely (`unsafe_code` is forbidden): each case runs this test binary again
 //! as a child with its own environment.
 
+#![allow(clippy::unwrap_used)] // the helper below is test code: a failure there is a test failure
+
 mod s3_support;
 
 use std::process::Command;
