@@ -92,17 +92,8 @@ pub(crate) fn build_with_env(
 
 #[cfg(test)]
 mod tests {
+    use super::super::credentials::tests::config;
     use super::*;
-
-    fn config() -> S3Config {
-        let mut config = crate::Config::from_vars([("MS_S3_ENDPOINT", "http://127.0.0.1:9000")])
-            .unwrap()
-            .s3
-            .unwrap();
-        config.access_key_id = None;
-        config.secret_access_key = None;
-        config
-    }
 
     #[test]
     fn small_parts_are_refused() {

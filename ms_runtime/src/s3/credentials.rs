@@ -135,11 +135,12 @@ mod chain {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::Secret;
 
-    fn config() -> S3Config {
+    /// S3 settings with an endpoint and no keys; shared with `client.rs`.
+    pub(in crate::s3) fn config() -> S3Config {
         let mut config = crate::Config::from_vars([("MS_S3_ENDPOINT", "http://127.0.0.1:9000")])
             .unwrap()
             .s3
