@@ -48,6 +48,9 @@ pub struct GatewayConfig {
     /// How long a service name without instances is kept, with its
     /// subscriptions and queued events.
     pub service_ttl_ms: u64,
+    /// How long a request for a service that never registered waits for a
+    /// first instance before `unknown_service`.
+    pub unknown_service_wait_ms: u64,
     /// Most bytes queued for one session's socket; a peer that does not
     /// read past it is disconnected and its work delivered elsewhere.
     pub max_outbound_bytes: u64,
@@ -81,6 +84,7 @@ impl GatewayConfig {
             max_held_bytes: crate::router::DEFAULT_MAX_HELD_BYTES,
             max_services: 10_000,
             service_ttl_ms: 600_000,
+            unknown_service_wait_ms: crate::router::DEFAULT_UNKNOWN_SERVICE_WAIT_MS,
             max_outbound_bytes: 64 << 20,
             body_timeout_ms: 30_000,
             workers: 2,

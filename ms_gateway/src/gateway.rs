@@ -159,6 +159,7 @@ async fn serve(
     let log = config.logger.clone();
     let (s3_stop_tx, s3_stop_rx) = watch::channel(false);
     let s3_addr = match &config.dev_s3 {
+        #[cfg(feature = "dev-s3")]
         Some(dev) => match crate::dev_s3::start(dev, s3_stop_rx, log.clone()).await {
             Ok(addr) => Some(addr),
             Err(e) => {
@@ -166,6 +167,14 @@ async fn serve(
                 return;
             }
         },
+        #[cfg(not(feature = "dev-s3"))]
+        Some(_) => {
+            drop(s3_stop_rx);
+            let _ = ready_tx.send(Err(crate::error::Error::S3(
+                "ms_gateway was built without its `dev-s3` feature".to_owned(),
+            )));
+            return;
+        }
         None => None,
     };
     let (orders_tx, orders_rx) = match &config.cluster {
@@ -185,6 +194,7 @@ async fn serve(
             max_conn_bytes: config.max_outbound_bytes,
             max_services: config.max_services,
             service_ttl_ms: config.service_ttl_ms,
+            unknown_service_wait_ms: config.unknown_service_wait_ms,
             ..RouterLimits::default()
         },
         // deliveries stop at max_outbound_bytes; answers and errors may add

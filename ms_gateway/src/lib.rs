@@ -34,6 +34,7 @@
 mod auth;
 mod cluster;
 mod config;
+#[cfg(feature = "dev-s3")]
 mod dev_s3;
 mod error;
 mod frame_guard;

@@ -75,6 +75,9 @@ struct Cli {
     /// How long a service name without instances (and its subscriptions) is kept, in ms.
     #[arg(long, env = "MS_GATEWAY_SERVICE_TTL_MS", default_value_t = 600_000)]
     service_ttl_ms: u64,
+    /// How long a request for a service that never registered waits for it, in ms.
+    #[arg(long, env = "MS_GATEWAY_UNKNOWN_SERVICE_WAIT_MS", default_value_t = ms_gateway::router::DEFAULT_UNKNOWN_SERVICE_WAIT_MS)]
+    unknown_service_wait_ms: u64,
     /// Most bytes queued for one session's socket before its peer is dropped.
     #[arg(long, env = "MS_GATEWAY_MAX_OUTBOUND_BYTES", default_value_t = 64 << 20)]
     max_outbound_bytes: u64,
@@ -182,6 +185,7 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
     config.max_held_bytes = cli.max_held_bytes;
     config.max_services = cli.max_services;
     config.service_ttl_ms = cli.service_ttl_ms;
+    config.unknown_service_wait_ms = cli.unknown_service_wait_ms;
     config.max_outbound_bytes = cli.max_outbound_bytes;
     config.body_timeout_ms = cli.body_timeout_ms;
     config.shutdown_grace_ms = cli.shutdown_grace_ms;

@@ -150,6 +150,8 @@ impl Context {
     ///     Ok(serde_json::from_slice(&bytes)?)
     /// }
     /// ```
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
     pub fn s3(&self) -> Option<&crate::s3::S3> {
         self.gateway.s3()
     }

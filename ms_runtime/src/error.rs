@@ -42,6 +42,8 @@ pub enum Error {
     #[error("TLS set-up failed")]
     Tls(#[source] Box<dyn std::error::Error + Send + Sync + 'static>),
     /// The S3 store could not be set up or used.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
     #[error("object storage failed")]
     S3(#[from] crate::s3::S3Error),
     /// The log sink could not start (its thread could not be spawned, or an
@@ -129,12 +131,13 @@ impl Error {
             | Self::Config(_)
             | Self::Encode(_)
             | Self::Tls(_)
-            | Self::S3(_)
             | Self::Logging(_)
             | Self::NoSystem
             | Self::InvalidName { .. }
             | Self::HealthBind { .. }
             | Self::MetricsBind { .. } => ErrorCode::Internal,
+            #[cfg(feature = "s3")]
+            Self::S3(_) => ErrorCode::Internal,
             Self::Encoding(_) => ErrorCode::BadRequest,
         }
     }

@@ -6,6 +6,7 @@ use crate::claim_check::ClaimError;
 use crate::gateway::CallError;
 use crate::handler_error::HandlerError;
 use crate::protocol::{ErrorCode, WireError};
+#[cfg(feature = "s3")]
 use crate::s3::S3Error;
 
 impl CallError {
@@ -26,8 +27,12 @@ impl ClaimError {
     /// The answer to a request whose payload this is.
     pub(crate) fn to_wire(&self) -> WireError {
         let code = match self {
+            #[cfg(feature = "s3")]
             Self::Outside | Self::Rejected(_) => ErrorCode::BadRequest,
+            #[cfg(feature = "s3")]
             Self::NoStore | Self::Unavailable(_) => ErrorCode::Internal,
+            #[cfg(not(feature = "s3"))]
+            Self::Disabled => ErrorCode::Internal,
         };
         let mut error = WireError::new(code, self.to_string());
         error.retryable = self.is_transient();
@@ -55,6 +60,7 @@ impl From<serde_json::Error> for HandlerError {
     }
 }
 
+#[cfg(feature = "s3")]
 impl From<S3Error> for HandlerError {
     /// A failed storage operation fails the handler with `internal`,
     /// retryable when the store was unreachable or slow

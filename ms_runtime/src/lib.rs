@@ -81,6 +81,19 @@
 //! assert_eq!(config.gateway_url.as_str(), "ws://127.0.0.1:8080/v1/ws");
 //! # Ok::<(), ms_runtime::ConfigError>(())
 //! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | `s3` | yes | [`s3`], `Context::s3`, claim checks (aws-sdk-s3: about 50 crates, half a release build). Without it S3 settings are a start-up error ([`ConfigError::FeatureDisabled`]) and a received `payload_ref` is answered with a non-retryable error |
+//! | `aws-chain` | no | S3 credentials from the standard AWS chain (web identity / IRSA, ECS and instance roles, profiles) when no static keys are set (aws-config) |
+//! | `testing` | no | `testing`: a gateway and S3 store in the test process |
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// the crate docs link to `S3` and `Error::S3`, which a build without `s3`
+// leaves out; those links are meant for the default build
+#![cfg_attr(not(feature = "s3"), allow(rustdoc::broken_intra_doc_links))]
 
 mod boot;
 mod claim_check;
@@ -99,10 +112,13 @@ mod metrics;
 pub mod logging;
 mod placement;
 pub use ms_protocol as protocol;
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub mod s3;
 mod secret;
 mod service;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 
 #[doc(hidden)]
@@ -126,6 +142,8 @@ pub use error::{Error, Result};
 pub use gateway::{CallError, ConnectionState, Gateway};
 pub use handler::{Event, Handler, Request};
 pub use handler_error::{HandlerError, reply};
+#[cfg(feature = "s3")]
+#[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
 pub use s3::S3;
 pub use secret::Secret;
 pub use service::{Service, run, run_from_env, shutdown_signal};

@@ -1,5 +1,6 @@
 //! Records from the `log` crate and from `tracing` reach the global sink with
-//! the same format and per-target levels; a panic's last lines are flushed.
+//! the same format, as component `dep` with their target, at `warning` and up
+//! unless `MS_LOG_LEVEL` names their target; a panic's last lines are flushed.
 
 mod common;
 
@@ -19,7 +20,8 @@ fn log_and_tracing_records_share_the_sink_and_the_filter() {
     )
     .unwrap();
 
-    log::info!(target: "actix_server::builder", "log info");
+    log::info!(target: "actix_server::builder", "log info is below the dependency floor");
+    log::warn!(target: "actix_server::builder", "log warning");
     log::info!(target: "awc::client", "awc info is filtered");
     log::warn!(target: "awc::client", "awc warning");
     tracing::debug!(target: "aws_sdk_s3::operation", "tracing debug");
@@ -43,13 +45,17 @@ fn log_and_tracing_records_share_the_sink_and_the_filter() {
     sink.flush(Duration::from_secs(5)).unwrap();
     let lines = buffer.json_lines();
     let msgs: Vec<&str> = lines.iter().filter_map(|l| l["msg"].as_str()).collect();
-    for expected in ["log info", "awc warning", "tracing debug", "slog info"] {
+    for expected in ["log warning", "awc warning", "tracing debug", "slog info"] {
         assert!(
             msgs.contains(&expected),
             "{expected:?} missing from {msgs:?}"
         );
     }
-    for filtered in ["awc info is filtered", "hyper debug is filtered"] {
+    for filtered in [
+        "log info is below the dependency floor",
+        "awc info is filtered",
+        "hyper debug is filtered",
+    ] {
         assert!(
             !msgs.contains(&filtered),
             "{filtered:?} should be filtered: {msgs:?}"
@@ -57,6 +63,7 @@ fn log_and_tracing_records_share_the_sink_and_the_filter() {
     }
     let awc = lines.iter().find(|l| l["msg"] == "awc warning").unwrap();
     assert_eq!(awc["target"], "awc::client");
+    assert_eq!(awc["component"], "dep");
     assert_eq!(awc["service"], "bridge");
     assert_eq!(awc["instance"], "b-1");
     assert_eq!(awc["level"], "warning");

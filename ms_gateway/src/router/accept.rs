@@ -62,11 +62,17 @@ impl Router {
             remote: None,
         });
         self.counters.requests_accepted += 1;
-        self.services
+        let service = self
+            .services
             .entry(to.clone())
-            .or_insert_with(|| Service::idle(now))
-            .queue
-            .push_back(job_id);
+            .or_insert_with(|| Service::idle(now));
+        service.queue.push_back(job_id);
+        if !service.ever_connected {
+            let at = now.saturating_add(self.limits.unknown_service_wait_ms);
+            if at < deadline {
+                self.unknown_checks.insert((at, job_id));
+            }
+        }
         self.pump(&to, effects);
     }
 

@@ -39,12 +39,20 @@ pub struct RouterLimits {
     /// then it is forgotten with its subscriptions, and events still queued
     /// for it are dropped (counted in `ms_gateway_events_dropped_total`).
     pub service_ttl_ms: u64,
+    /// How long a request for a service name no instance has ever
+    /// registered waits for a first one, in ms, before it is answered with
+    /// `unknown_service` (its deadline still applies if sooner). Long enough
+    /// for services started together with their callers to connect; short
+    /// enough that a misspelt name fails fast instead of at the deadline.
+    pub unknown_service_wait_ms: u64,
 }
 
 /// Default of [`RouterLimits::max_deadline_ms`]: 5 minutes.
 pub const DEFAULT_MAX_DEADLINE_MS: u64 = 300_000;
 /// Default of [`RouterLimits::max_held_bytes`]: 256 MiB.
 pub const DEFAULT_MAX_HELD_BYTES: u64 = 256 << 20;
+/// Default of [`RouterLimits::unknown_service_wait_ms`]: 5 seconds.
+pub const DEFAULT_UNKNOWN_SERVICE_WAIT_MS: u64 = 5_000;
 /// Default of [`RouterLimits::max_in_flight`].
 pub const DEFAULT_MAX_IN_FLIGHT: u32 = 1024;
 
@@ -60,6 +68,7 @@ impl Default for RouterLimits {
             max_held_bytes: DEFAULT_MAX_HELD_BYTES,
             max_services: 10_000,
             service_ttl_ms: 600_000,
+            unknown_service_wait_ms: DEFAULT_UNKNOWN_SERVICE_WAIT_MS,
         }
     }
 }

@@ -27,7 +27,8 @@ mod shutdown;
 
 pub use job::JobId;
 pub use limits::{
-    DEFAULT_MAX_DEADLINE_MS, DEFAULT_MAX_HELD_BYTES, DEFAULT_MAX_IN_FLIGHT, RouterLimits,
+    DEFAULT_MAX_DEADLINE_MS, DEFAULT_MAX_HELD_BYTES, DEFAULT_MAX_IN_FLIGHT,
+    DEFAULT_UNKNOWN_SERVICE_WAIT_MS, RouterLimits,
 };
 pub use outcome::{Confirm, Effect, Forward, Outcome, RemoteDone};
 pub use readings::{Counters, Gauges, Histogram, LATENCY_BUCKETS_MS};
@@ -84,6 +85,10 @@ pub struct Router {
     /// completes the key (the same id from two senders is two requests).
     live_requests: HashMap<MessageId, Vec<JobId>>,
     deadlines: BTreeSet<(u64, JobId)>,
+    /// Requests for a service never seen, and when to answer them with
+    /// `unknown_service` if it still has not registered. One entry per such
+    /// request at most; entries of jobs already gone are skipped.
+    unknown_checks: BTreeSet<(u64, JobId)>,
     services: HashMap<String, Service>,
     conns: HashMap<ConnId, Conn>,
     /// The connection each connected instance has now.
@@ -114,6 +119,7 @@ impl Router {
             jobs: HashMap::new(),
             live_requests: HashMap::new(),
             deadlines: BTreeSet::new(),
+            unknown_checks: BTreeSet::new(),
             services: HashMap::new(),
             conns: HashMap::new(),
             instances: HashMap::new(),
@@ -348,6 +354,13 @@ impl Router {
             }
             self.deadlines.pop_first();
             self.expire(job_id, &mut effects);
+        }
+        while let Some(&(at, job_id)) = self.unknown_checks.first() {
+            if at > now {
+                break;
+            }
+            self.unknown_checks.pop_first();
+            self.refuse_if_still_unknown(job_id, &mut effects);
         }
         if now.saturating_sub(self.last_sweep) >= SWEEP_EVERY_MS {
             self.last_sweep = now;

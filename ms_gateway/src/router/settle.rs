@@ -108,18 +108,8 @@ impl Router {
             }
             (JobKind::Request { .. }, JobState::Expired(_)) => {}
             (JobKind::Request { origin, .. }, state) => {
-                let never_seen = !self
-                    .services
-                    .get(&job.target)
-                    .is_some_and(|s| s.ever_connected);
-                let error = if never_seen {
-                    WireError::new(
-                        ErrorCode::UnknownService,
-                        format!(
-                            "no instance of service {:?} connected before the deadline",
-                            job.target
-                        ),
-                    )
+                let error = if self.is_never_seen(&job.target) {
+                    unknown_service(&job.target, "before the deadline")
                 } else {
                     WireError::new(ErrorCode::Timeout, "the deadline passed before a reply")
                 };
@@ -141,6 +131,27 @@ impl Router {
                 }
             }
         }
+    }
+
+    /// Answers a request still queued for a service no instance has ever
+    /// registered with `unknown_service`; one whose service has appeared
+    /// meanwhile goes on to its deadline.
+    pub(super) fn refuse_if_still_unknown(&mut self, job_id: JobId, effects: &mut Vec<Effect>) {
+        let Some(job) = self.jobs.get(&job_id) else {
+            return;
+        };
+        if matches!(job.kind, JobKind::Request { .. })
+            && job.state == JobState::Queued
+            && self.is_never_seen(&job.target)
+        {
+            let wait = format!("within {} ms", self.limits.unknown_service_wait_ms);
+            let error = unknown_service(&job.target, &wait);
+            self.fail(job_id, error, effects);
+        }
+    }
+
+    fn is_never_seen(&self, service: &str) -> bool {
+        !self.services.get(service).is_some_and(|s| s.ever_connected)
     }
 
     /// Answers a queued or in-flight request with `error` (or drops an
@@ -330,4 +341,12 @@ impl Router {
         self.expire(job_id, effects);
         self.remove_job(job_id);
     }
+}
+
+/// The answer for a request whose service never registered `when`.
+fn unknown_service(service: &str, when: &str) -> WireError {
+    WireError::new(
+        ErrorCode::UnknownService,
+        format!("no instance of service {service:?} connected {when}"),
+    )
 }

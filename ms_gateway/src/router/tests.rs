@@ -155,6 +155,29 @@ fn unknown_route_is_refused_without_delivery_and_unknown_service_waits_for_the_d
 }
 
 #[test]
+fn a_never_seen_service_is_unknown_after_the_short_wait_not_the_deadline() {
+    let mut r = Router::new(RouterLimits::default());
+    let wait = RouterLimits::default().unknown_service_wait_ms;
+    let e = r.invoke_from_http(2, id("r1"), request("ghsot", "x"), deadline(30_000), 0);
+    assert!(answers(&e).is_empty(), "waits for a first instance");
+    assert!(r.tick(wait - 1).is_empty());
+    let e = r.tick(wait);
+    assert_eq!(failed_code(&e), Some(ErrorCode::UnknownService));
+    assert!(r.tick(30_000).is_empty(), "answered once");
+}
+
+#[test]
+fn a_service_that_registers_within_the_wait_gets_the_request() {
+    let mut r = Router::new(RouterLimits::default());
+    let wait = RouterLimits::default().unknown_service_wait_ms;
+    let e = r.invoke_from_http(2, id("r1"), request("svc", "echo"), deadline(30_000), 0);
+    assert!(answers(&e).is_empty());
+    let e = r.connect(1, &hello("svc", "a", 10), wait / 2);
+    assert_eq!(sends(&e).len(), 1, "delivered once the service registers");
+    assert!(failed_code(&r.tick(wait)).is_none(), "not unknown any more");
+}
+
+#[test]
 fn a_request_past_its_deadline_times_out_and_keeps_its_slot_until_settled() {
     let mut r = Router::new(RouterLimits::default());
     r.connect(1, &hello("svc", "a", 1), 0);

@@ -6,11 +6,22 @@
 //! accepts (its own claim bucket and prefix, plus `MS_CLAIM_ACCEPT`): anyone
 //! who may send a request could otherwise make the service read any object
 //! its S3 credentials reach. Anything else is refused before any S3 call.
+//!
+//! Without the `s3` feature there is no store: payloads always go inline and
+//! a received `payload_ref` is answered with [`ClaimError::Disabled`].
 
+#[cfg(feature = "s3")]
 use crate::config::ClaimLocation;
+#[cfg(feature = "s3")]
+use crate::protocol::PayloadRef;
+use crate::protocol::{Json, Payload, WireError};
+#[cfg(feature = "s3")]
+use crate::{
+    protocol::ErrorCode,
+    s3::{S3, S3Error},
+};
+#[cfg(feature = "s3")]
 use crate::metrics::Direction;
-use crate::protocol::{ErrorCode, Json, Payload, PayloadRef, WireError};
-use crate::s3::{S3, S3Error};
 
 mod storage;
 
@@ -18,6 +29,7 @@ pub(crate) use storage::{Storage, open_storage};
 
 /// Where and from what size payloads go by claim check, and where they may
 /// be read from.
+#[cfg(feature = "s3")]
 #[derive(Clone, Debug)]
 pub(crate) struct ClaimCheck {
     s3: S3,
@@ -29,6 +41,13 @@ pub(crate) struct ClaimCheck {
     threshold: u64,
 }
 
+/// Built without the `s3` feature: claim checks cannot exist, so no value
+/// of this type can either.
+#[cfg(not(feature = "s3"))]
+#[derive(Clone, Debug)]
+pub(crate) enum ClaimCheck {}
+
+#[cfg(feature = "s3")]
 impl ClaimCheck {
     pub(crate) fn new(
         s3: S3,
@@ -97,15 +116,25 @@ impl ClaimCheck {
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ClaimError {
     /// The `payload_ref` names a place this service does not read claims from.
+    #[cfg(feature = "s3")]
     #[error("claim check refused: payload_ref is outside the claim locations this service accepts")]
     Outside,
     /// A `payload_ref` arrived at a service without an S3 store.
+    #[cfg(feature = "s3")]
     #[error("a claim check (payload_ref) arrived but this service has no S3 store configured")]
     NoStore,
+    /// A `payload_ref` arrived at a service built without S3 support.
+    #[cfg(not(feature = "s3"))]
+    #[error(
+        "a claim check (payload_ref) arrived but this service was built without the `s3` feature of ms_runtime"
+    )]
+    Disabled,
     /// The object is not what the reference promises.
+    #[cfg(feature = "s3")]
     #[error("claim check rejected: {0}")]
     Rejected(S3Error),
     /// The store could not be read (down, timeout, not found, ...).
+    #[cfg(feature = "s3")]
     #[error("claim check could not be fetched: {0}")]
     Unavailable(S3Error),
 }
@@ -113,7 +142,10 @@ pub(crate) enum ClaimError {
 impl ClaimError {
     /// True when the same message may succeed later: an event stays unacked.
     pub(crate) fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        #[cfg(feature = "s3")]
+        return matches!(self, Self::Unavailable(_));
+        #[cfg(not(feature = "s3"))]
+        return false;
     }
 }
 
@@ -124,6 +156,9 @@ pub(crate) async fn outgoing(
 ) -> Result<Payload, WireError> {
     match claims {
         None => Ok(Payload::Inline(json)),
+        #[cfg(not(feature = "s3"))]
+        Some(never) => match *never {},
+        #[cfg(feature = "s3")]
         Some(claims) => claims.outgoing(json).await.map_err(|e| {
             WireError::new(
                 ErrorCode::Internal,
@@ -141,14 +176,46 @@ pub(crate) async fn incoming(
 ) -> Result<Json, ClaimError> {
     match payload {
         Payload::Inline(json) => Ok(json),
+        #[cfg(feature = "s3")]
         Payload::Ref(reference) => match claims {
             None => Err(ClaimError::NoStore),
             Some(claims) => claims.fetch(&reference).await,
         },
+        #[cfg(not(feature = "s3"))]
+        Payload::Ref(_) => {
+            // no store can exist in this build: there is nothing to ask
+            let _ = claims;
+            Err(ClaimError::Disabled)
+        }
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(feature = "s3")))]
+mod disabled_tests {
+    use super::*;
+    use crate::protocol::PayloadRef;
+
+    #[test]
+    fn a_payload_ref_without_the_s3_feature_is_a_permanent_error_naming_it() {
+        let reference = PayloadRef {
+            bucket: "claims".into(),
+            key: "claims/a.json".into(),
+            size: 1,
+            sha256: "0".repeat(64),
+            content_type: None,
+        };
+        let refused =
+            futures_util::FutureExt::now_or_never(incoming(None, Payload::Ref(reference)));
+        let Some(Err(error)) = refused else {
+            panic!("a payload_ref must be refused at once");
+        };
+        let wire = error.to_wire();
+        assert!(!wire.retryable);
+        assert!(wire.message.contains("`s3` feature"), "{}", wire.message);
+    }
+}
+
+#[cfg(all(test, feature = "s3"))]
 mod tests {
     use super::*;
 

@@ -7,6 +7,7 @@
 /// and in the `MS_CLAIM_ACCEPT` locations. The claim bucket is created in
 /// the background if missing; a store that is down is logged, not fatal: it
 /// may come up after the service.
+#[cfg(feature = "s3")]
 pub(crate) fn open_storage(
     config: &crate::Config,
     log: &slog::Logger,
@@ -57,10 +58,34 @@ pub(crate) fn open_storage(
     })
 }
 
+/// Built without the `s3` feature: no storage, and S3 settings are an
+/// error naming the feature rather than being ignored.
+///
+/// # Errors
+/// [`ConfigError::FeatureDisabled`](crate::ConfigError::FeatureDisabled)
+/// when `config` holds S3 or claim-check settings.
+#[cfg(not(feature = "s3"))]
+pub(crate) fn open_storage(
+    config: &crate::Config,
+    _log: &slog::Logger,
+) -> Result<Storage, crate::Error> {
+    let var = if config.s3.is_some() {
+        "MS_S3_*"
+    } else if config.claim_check_bucket.is_some() {
+        "MS_CLAIM_CHECK_BUCKET"
+    } else if !config.claim_accept.is_empty() {
+        "MS_CLAIM_ACCEPT"
+    } else {
+        return Ok(Storage::default());
+    };
+    Err(crate::ConfigError::FeatureDisabled { var, feature: "s3" }.into())
+}
+
 /// The service's object storage, if configured: the S3 handle, and the claim
 /// check settings when a bucket for them is known.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Storage {
+    #[cfg(feature = "s3")]
     pub(crate) s3: Option<crate::s3::S3>,
     pub(crate) claims: Option<super::ClaimCheck>,
 }

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use super::file::read_file;
-use super::resolve::Layers;
+use super::resolve::{AWS_FALLBACKS, Layers};
 use super::settings::{ALL, LOG_LEVEL, SECRET_FILES};
 use super::{CONFIG_FILE_VAR, Config, ConfigError, ConfigSource, Tuning};
 
@@ -66,6 +66,7 @@ impl Config {
         let mut file = None;
         let mut secret_files = Vec::new();
         let mut rust_log = None;
+        let mut aws = Vec::new();
         for (key, value) in vars {
             let key = key.as_ref();
             if key == RUST_LOG_VAR {
@@ -76,6 +77,8 @@ impl Config {
                 env.insert(setting.var, value.into());
             } else if let Some((setting, file_var)) = SECRET_FILES.iter().find(|(_, f)| *f == key) {
                 secret_files.push((*setting, *file_var, PathBuf::from(value.into())));
+            } else if let Some((aws_var, _)) = AWS_FALLBACKS.iter().find(|(var, _)| *var == key) {
+                aws.push((*aws_var, value.into()));
             }
         }
         for (setting, file_var, path) in secret_files {
@@ -98,6 +101,11 @@ impl Config {
             layers.push(ConfigSource::File(path), values);
         }
         layers.push(ConfigSource::Env, env);
+        // in order of preference, whatever order the environment lists them in
+        aws.sort_by_key(|(var, _)| AWS_FALLBACKS.iter().position(|(v, _)| v == var));
+        for (var, value) in aws {
+            layers.push_aws_fallback(var, value);
+        }
         let level_set = layers.get(&LOG_LEVEL).is_some();
         let mut config = layers.resolve(Tuning::default())?;
         // the Rust ecosystem's variable, when MS_LOG_LEVEL says nothing

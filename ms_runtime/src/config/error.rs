@@ -97,6 +97,18 @@ pub enum ConfigError {
         /// (`line 3, column 14: ...`) when it is about a place in the file.
         reason: String,
     },
+    /// A setting for a part of the runtime this build leaves out: S3
+    /// settings (`MS_S3_*`, `MS_CLAIM_CHECK_BUCKET`, `MS_CLAIM_ACCEPT`) in a
+    /// build without the `s3` feature.
+    #[error(
+        "{var} is set but ms_runtime was built without its `{feature}` feature; enable the feature or unset {var}"
+    )]
+    FeatureDisabled {
+        /// The setting that is set.
+        var: &'static str,
+        /// The cargo feature of `ms_runtime` it needs.
+        feature: &'static str,
+    },
     /// The file a `*_FILE` variable names (`MS_PASSWORD_FILE`) could not be
     /// read; the secret itself is never shown.
     #[error("cannot read the file {var} names, {path}")]

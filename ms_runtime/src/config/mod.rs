@@ -161,7 +161,8 @@ pub struct S3Config {
     pub region: String,
     /// Bucket used when an operation names none (and for claim checks).
     pub bucket: Option<String>,
-    /// Access key id; `None` means the standard AWS credential chain.
+    /// Access key id; `None` means `AWS_ACCESS_KEY_ID`, else the standard
+    /// AWS credential chain (feature `aws-chain`).
     pub access_key_id: Option<String>,
     /// Secret access key; prints as `***`.
     pub secret_access_key: Option<Secret>,

@@ -29,13 +29,50 @@ fn random_instance_id() -> String {
     format!("i-{}", &id[..12])
 }
 
-/// Raw values by variable, lowest precedence first.
+/// The standard AWS variables that fill in S3 settings no `MS_S3_*` value
+/// gives, in order of preference; they never turn S3 on by themselves (an
+/// `AWS_REGION` is set in many pods that use no S3 at all).
+pub(super) const AWS_FALLBACKS: [(&str, &Setting); 4] = [
+    ("AWS_REGION", &S3_REGION),
+    ("AWS_DEFAULT_REGION", &S3_REGION),
+    ("AWS_ENDPOINT_URL_S3", &S3_ENDPOINT),
+    ("AWS_ENDPOINT_URL", &S3_ENDPOINT),
+];
+
+/// Raw values by variable, lowest precedence first; then the values of the
+/// [`AWS_FALLBACKS`] found, by `MS_*` setting: (AWS variable, value).
 #[derive(Default)]
-pub(super) struct Layers(Vec<(ConfigSource, BTreeMap<&'static str, String>)>);
+pub(super) struct Layers(
+    Vec<(ConfigSource, BTreeMap<&'static str, String>)>,
+    BTreeMap<&'static str, (&'static str, String)>,
+);
 
 impl Layers {
     pub(super) fn push(&mut self, source: ConfigSource, values: BTreeMap<&'static str, String>) {
         self.0.push((source, values));
+    }
+
+    /// Records an AWS variable's value as the fallback of its `MS_*`
+    /// setting, unless a preferred AWS variable gave one already.
+    pub(super) fn push_aws_fallback(&mut self, aws_var: &'static str, value: String) {
+        let Some((_, setting)) = AWS_FALLBACKS.iter().find(|(var, _)| *var == aws_var) else {
+            return;
+        };
+        if !value.trim().is_empty() {
+            self.1.entry(setting.var).or_insert((aws_var, value));
+        }
+    }
+
+    /// A setting's value, else its AWS fallback (with the AWS variable's
+    /// name, for errors).
+    fn get_or_aws(&self, setting: &Setting) -> Option<(&str, &'static str)> {
+        match self.get(setting) {
+            Some((value, _)) => Some((value, setting.var)),
+            None => self
+                .1
+                .get(setting.var)
+                .map(|(var, value)| (value.as_str(), *var)),
+        }
     }
 
     /// The winning value of a setting and where it came from.
@@ -93,6 +130,24 @@ impl Layers {
     /// Checks every setting and builds the config; tuning values the layers
     /// do not set come from `tuning`.
     pub(super) fn resolve(&self, tuning: Tuning) -> Result<Config, ConfigError> {
+        #[cfg(not(feature = "s3"))]
+        if let Some(setting) = [
+            &S3_ENDPOINT,
+            &S3_REGION,
+            &S3_BUCKET,
+            &S3_ACCESS_KEY_ID,
+            &S3_SECRET_ACCESS_KEY,
+            &CLAIM_BUCKET,
+            &CLAIM_ACCEPT,
+        ]
+        .into_iter()
+        .find(|s| self.get(s).is_some())
+        {
+            return Err(ConfigError::FeatureDisabled {
+                var: setting.var,
+                feature: "s3",
+            });
+        }
         let credentials = match (self.get(&USERNAME), self.get(&PASSWORD)) {
             (None, None) => None,
             (Some(_), None) => {
@@ -345,25 +400,29 @@ impl Layers {
         if !any {
             return Ok(None);
         }
-        let endpoint = match self.get(&S3_ENDPOINT) {
+        let endpoint = match self.get_or_aws(&S3_ENDPOINT) {
             None => None,
-            Some((text, _)) => {
+            Some((text, var)) => {
                 let url = Url::parse(text.trim()).ok().filter(|u| {
                     matches!(u.scheme(), "http" | "https")
                         && u.host_str().is_some()
                         && u.username().is_empty()
                         && u.password().is_none()
                 });
-                Some(url.ok_or_else(|| {
-                    self.invalid(
-                        &S3_ENDPOINT,
-                        "an http:// or https:// URL without credentials",
-                    )
+                let expected = "an http:// or https:// URL without credentials";
+                Some(url.ok_or_else(|| match var == S3_ENDPOINT.var {
+                    true => self.invalid(&S3_ENDPOINT, expected),
+                    false => ConfigError::Invalid {
+                        var,
+                        source_of: ConfigSource::Env,
+                        expected,
+                        found: Some(redact_userinfo(text)),
+                    },
                 })?)
             }
         };
         let region = self
-            .get(&S3_REGION)
+            .get_or_aws(&S3_REGION)
             .map_or(DEFAULT_S3_REGION, |(r, _)| r)
             .trim();
         if region.is_empty() {

@@ -288,6 +288,8 @@ impl Gateway {
     }
 
     /// The S3 store, when the service has one configured.
+    #[cfg(feature = "s3")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "s3")))]
     pub fn s3(&self) -> Option<&crate::s3::S3> {
         self.inner.storage.s3.as_ref()
     }

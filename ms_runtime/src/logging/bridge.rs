@@ -1,12 +1,18 @@
 //! Records from the `log` crate (actix, awc) and from `tracing` (aws-sdk,
-//! through tracing's `log` feature) go to the same sink, filtered by target.
+//! s3s, through tracing's `log` feature) go to the same sink as lines of
+//! their own component, `dep`, with the record's `target`; at `warning` and
+//! above unless `MS_LOG_LEVEL` names them
+//! ([`LogFilter::level_for_dependency`](super::LogFilter::level_for_dependency)).
+//! Secret values in their text (an `authorization` header) are hidden.
 
 use slog::{Level, RecordLocation};
 
 use super::LogLevel;
 use ms_protocol::clock::now_ms;
 
+use super::filter::DEPENDENCY_MODULE;
 use super::record::{FieldValue, OwnedRecord};
+use super::scrub::scrub;
 use super::sink::LogSink;
 
 /// The `log` crate's logger, forwarding to a [`LogSink`].
@@ -50,24 +56,28 @@ pub(crate) fn max_log_level(level: LogLevel) -> log::LevelFilter {
 
 impl log::Log for LogBridge {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        self.sink
-            .shared()
-            .filter
-            .enabled(metadata.target(), from_log(metadata.level()))
+        from_log(metadata.level())
+            >= self
+                .sink
+                .shared()
+                .filter
+                .level_for_dependency(metadata.target())
     }
 
     fn log(&self, record: &log::Record<'_>) {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let shared = self.sink.shared();
-        let mut fields = shared.root_fields.clone();
-        let target = record.target();
-        fields.push(("target", FieldValue::Str(target.to_owned())));
+        let mut fields = self.sink.root_fields();
+        fields.push(("component", FieldValue::Str(DEPENDENCY_MODULE.to_owned())));
+        fields.push(("target", FieldValue::Str(record.target().to_owned())));
         let level = from_log(record.level());
+        let msg = record.args().to_string();
+        // dependencies print request headers and the like into the text
+        let msg = scrub(&msg, &self.sink.shared().redaction).unwrap_or(msg);
         self.sink.submit(OwnedRecord {
             level: to_slog(level),
-            msg: record.args().to_string(),
+            msg,
             location: RecordLocation {
                 file: record.file_static().unwrap_or("<unknown>"),
                 line: record.line().unwrap_or(0),

@@ -92,6 +92,15 @@ impl FromStr for LogLevel {
     }
 }
 
+/// The pseudo-module of `MS_LOG_LEVEL` that sets the level of dependencies'
+/// records (`log` and `tracing`) no other override names: `info,dep=debug`.
+/// Their lines carry `component: "dep"` and the record's `target`.
+pub const DEPENDENCY_MODULE: &str = "dep";
+
+/// The least severe level a dependency's record is written at unless
+/// `MS_LOG_LEVEL` says otherwise (see [`LogFilter::level_for_dependency`]).
+pub const DEFAULT_DEPENDENCY_LEVEL: LogLevel = LogLevel::Warning;
+
 /// A default level plus per-module overrides: `info,ms_runtime::gateway=debug`.
 ///
 /// The most specific module prefix wins, as with `RUST_LOG`.
@@ -138,6 +147,38 @@ impl LogFilter {
 
     /// The level in force for records from `module` (a `::` path).
     pub fn level_for(&self, module: &str) -> LogLevel {
+        self.override_for(module).unwrap_or(self.default)
+    }
+
+    /// Whether a record of `level` from `module` is written.
+    pub fn enabled(&self, module: &str, level: LogLevel) -> bool {
+        level >= self.level_for(module)
+    }
+
+    /// The level in force for a dependency's record (from the `log` or
+    /// `tracing` crates) with this `target`: an override naming the target
+    /// wins; else the pseudo-module [`DEPENDENCY_MODULE`]'s level
+    /// (`MS_LOG_LEVEL=info,dep=debug`); else the default level, but never
+    /// more verbose than [`DEFAULT_DEPENDENCY_LEVEL`], so that `info` for a
+    /// service does not open the floodgates of its HTTP and S3 libraries.
+    ///
+    /// ```
+    /// use ms_runtime::logging::{LogFilter, LogLevel};
+    ///
+    /// let filter: LogFilter = "debug,awc=info".parse()?;
+    /// assert_eq!(filter.level_for_dependency("s3s::service"), LogLevel::Warning);
+    /// assert_eq!(filter.level_for_dependency("awc::client"), LogLevel::Info);
+    /// let opened: LogFilter = "info,dep=debug".parse()?;
+    /// assert_eq!(opened.level_for_dependency("s3s::service"), LogLevel::Debug);
+    /// # Ok::<(), ms_runtime::logging::ParseLogError>(())
+    /// ```
+    pub fn level_for_dependency(&self, target: &str) -> LogLevel {
+        self.override_for(target)
+            .or_else(|| self.override_for(DEPENDENCY_MODULE))
+            .unwrap_or_else(|| self.default.max(DEFAULT_DEPENDENCY_LEVEL))
+    }
+
+    fn override_for(&self, module: &str) -> Option<LogLevel> {
         self.overrides
             .iter()
             .find(|(prefix, _)| {
@@ -146,12 +187,7 @@ impl LogFilter {
                         .strip_prefix(prefix.as_str())
                         .is_some_and(|rest| rest.starts_with("::"))
             })
-            .map_or(self.default, |(_, level)| *level)
-    }
-
-    /// Whether a record of `level` from `module` is written.
-    pub fn enabled(&self, module: &str, level: LogLevel) -> bool {
-        level >= self.level_for(module)
+            .map(|(_, level)| *level)
     }
 
     /// The most verbose level anything may be written at.
@@ -345,6 +381,22 @@ mod tests {
         for level in [LogLevel::Trace, LogLevel::Info, LogLevel::Critical] {
             assert!(!f.enabled("any", level));
         }
+    }
+
+    #[test]
+    fn dependencies_stay_at_warning_unless_named_or_opened() {
+        let info: LogFilter = "info".parse().unwrap();
+        assert_eq!(
+            info.level_for_dependency("tracing::span"),
+            LogLevel::Warning
+        );
+        let quiet: LogFilter = "error".parse().unwrap();
+        assert_eq!(quiet.level_for_dependency("tracing::span"), LogLevel::Error);
+        let named: LogFilter = "info,s3s=debug,dep=error".parse().unwrap();
+        assert_eq!(named.level_for_dependency("s3s::ops"), LogLevel::Debug);
+        assert_eq!(named.level_for_dependency("hyper::proto"), LogLevel::Error);
+        // the service's own slog records are not affected by the floor
+        assert_eq!(info.level_for("ms_runtime::gateway"), LogLevel::Info);
     }
 
     #[test]

@@ -31,13 +31,16 @@
 mod bridge;
 mod filter;
 mod record;
+mod scrub;
 mod settings;
 mod sink;
 
 use std::sync::OnceLock;
 use std::time::Duration;
 
-pub use filter::{LogFilter, LogFormat, LogLevel, ParseLogError};
+pub use filter::{
+    DEFAULT_DEPENDENCY_LEVEL, DEPENDENCY_MODULE, LogFilter, LogFormat, LogLevel, ParseLogError,
+};
 pub use record::{DEFAULT_REDACTED, Redaction};
 pub use settings::{DEFAULT_QUEUE_CAPACITY, LogOutput, LogSettings};
 pub use sink::{LogSink, LoggingError};
@@ -70,7 +73,9 @@ pub fn setup_logger(component: &str) -> slog::Logger {
 
 /// Starts the process-wide sink with `settings`, routes `log` and `tracing`
 /// records to it and installs the panic hook that flushes it. The first call
-/// wins; later calls return the sink already running.
+/// wins; later calls return the sink already running. One exception: a sink
+/// [`setup_logger`] started from the environment takes the service name and
+/// instance of the first `init` (the runtime's), also in loggers made before.
 ///
 /// # Errors
 /// [`LoggingError::Start`] when the sink thread cannot start.
@@ -87,6 +92,7 @@ pub fn setup_logger(component: &str) -> slog::Logger {
 /// ```
 pub fn init(settings: LogSettings) -> Result<LogSink, LoggingError> {
     let mut failure = None;
+    let identity = (settings.service.clone(), settings.instance.clone());
     let sink = GLOBAL.get_or_init(|| match start_global(settings) {
         Ok(sink) => Some(sink),
         Err(e) => {
@@ -95,7 +101,12 @@ pub fn init(settings: LogSettings) -> Result<LogSink, LoggingError> {
         }
     });
     match (sink, failure) {
-        (Some(sink), _) => Ok(sink.clone()),
+        (Some(sink), _) => {
+            // a sink `setup_logger` started from the environment takes the
+            // service's real name and instance (no-op for any other sink)
+            sink.adopt_identity(&identity.0, &identity.1);
+            Ok(sink.clone())
+        }
         (None, Some(e)) => Err(e),
         (None, None) => Err(LoggingError::Stopped),
     }
@@ -126,6 +137,7 @@ fn global_or_init(
             let (settings, problems) = settings();
             match start_global(settings) {
                 Ok(sink) => {
+                    sink.mark_provisional();
                     let log = sink.logger("ms_runtime::logging");
                     for problem in problems {
                         slog::warn!(log, "ignored invalid log setting"; "problem" => problem);

@@ -81,6 +81,15 @@ impl Redaction {
         let key = key.to_ascii_lowercase();
         self.patterns.iter().any(|p| key.contains(p.as_str()))
     }
+
+    /// The first pattern found in `lowercase` text: (byte offset, length).
+    pub(crate) fn find_in(&self, lowercase: &str) -> Option<(usize, usize)> {
+        self.patterns
+            .iter()
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| lowercase.find(p.as_str()).map(|at| (at, p.len())))
+            .min()
+    }
 }
 
 impl Default for Redaction {

@@ -1,11 +1,12 @@
 //! Builds the aws-sdk-s3 client from [`S3Config`] and [`S3Options`]: the lean
-//! rustls-ring HTTP client, path-style addressing for custom endpoints,
+//! rustls-ring HTTP client, credentials (`credentials.rs`), path-style addressing for custom endpoints,
 //! checksums only when required, timeouts and retries.
 
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    BehaviorVersion, Region, RequestChecksumCalculation, ResponseChecksumValidation,
+    SharedHttpClient,
 };
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 
@@ -21,39 +22,12 @@ pub(crate) fn endpoint_label(config: &S3Config) -> String {
     }
 }
 
-/// Credentials from the config, else from the standard AWS variables
-/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`).
-fn credentials(
-    config: &S3Config,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Credentials, S3Error> {
-    if let (Some(id), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
-        return Ok(Credentials::new(
-            id.clone(),
-            secret.expose().to_owned(),
-            None,
-            None,
-            "ms_runtime-config",
-        ));
-    }
-    let non_empty = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-    match (
-        non_empty("AWS_ACCESS_KEY_ID"),
-        non_empty("AWS_SECRET_ACCESS_KEY"),
-    ) {
-        (Some(id), Some(secret)) => Ok(Credentials::new(
-            id,
-            secret,
-            non_empty("AWS_SESSION_TOKEN"),
-            None,
-            "ms_runtime-environment",
-        )),
-        _ => Err(S3Error::InvalidConfig {
-            reason: "no S3 credentials: set MS_S3_ACCESS_KEY_ID and MS_S3_SECRET_ACCESS_KEY \
-                     (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
-                .to_owned(),
-        }),
-    }
+/// The rustls-ring HTTP client (serves `http://` too): no aws-lc, no
+/// second hyper stack; the credential chain uses it as well.
+pub(crate) fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(Provider::Rustls(CryptoMode::Ring))
+        .build_https()
 }
 
 /// Builds a client for `config`; `endpoint` overrides the configured one
@@ -86,13 +60,11 @@ pub(crate) fn build_with_env(
             ),
         });
     }
-    let http = aws_smithy_http_client::Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    let http = http_client();
     let mut builder = aws_sdk_s3::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(config.region.clone()))
-        .credentials_provider(credentials(config, env)?)
+        .credentials_provider(super::credentials::provider(config, env, &http)?)
         .http_client(http)
         .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
         .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
@@ -120,45 +92,8 @@ pub(crate) fn build_with_env(
 
 #[cfg(test)]
 mod tests {
+    use super::super::credentials::tests::config;
     use super::*;
-    use crate::Secret;
-
-    fn config() -> S3Config {
-        let mut config = crate::Config::from_vars([("MS_S3_ENDPOINT", "http://127.0.0.1:9000")])
-            .unwrap()
-            .s3
-            .unwrap();
-        config.access_key_id = None;
-        config.secret_access_key = None;
-        config
-    }
-
-    #[test]
-    fn missing_credentials_say_which_variables_to_set() {
-        let err = credentials(&config(), &|_| None).unwrap_err();
-        assert!(err.to_string().contains("MS_S3_ACCESS_KEY_ID"), "{err}");
-    }
-
-    #[test]
-    fn aws_variables_are_the_fallback_and_never_printed() {
-        let creds = credentials(&config(), &|name| match name {
-            "AWS_ACCESS_KEY_ID" => Some("AKIA1".into()),
-            "AWS_SECRET_ACCESS_KEY" => Some("very-secret".into()),
-            _ => None,
-        })
-        .unwrap();
-        assert_eq!(creds.access_key_id(), "AKIA1");
-        assert!(!format!("{creds:?}").contains("very-secret"));
-    }
-
-    #[test]
-    fn config_keys_win() {
-        let mut config = config();
-        config.access_key_id = Some("from-config".into());
-        config.secret_access_key = Some(Secret::new("s"));
-        let creds = credentials(&config, &|_| Some("env".into())).unwrap();
-        assert_eq!(creds.access_key_id(), "from-config");
-    }
 
     #[test]
     fn small_parts_are_refused() {

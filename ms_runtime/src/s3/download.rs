@@ -302,7 +302,8 @@ impl S3 {
     /// while let Some(chunk) = object.try_next().await? {
     ///     hasher.update(&chunk);
     /// }
-    /// println!("sha256 {:x}", hasher.finalize());
+    /// let hex: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    /// println!("sha256 {hex}");
     /// # Ok(()) }
     /// ```
     pub async fn get_stream(&self, bucket: &str, key: &str) -> Result<ObjectStream, S3Error> {

@@ -180,7 +180,8 @@ impl S3 {
     ///
     /// # Errors
     /// [`S3Error::InvalidConfig`] when there are no credentials (neither in
-    /// `config` nor in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`), or when
+    /// `config` nor in `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`) and the
+    /// `aws-chain` feature is off, or when
     /// called outside a running actix system.
     ///
     /// # Examples

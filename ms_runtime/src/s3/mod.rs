@@ -32,6 +32,7 @@
 mod actor;
 mod claim;
 mod client;
+mod credentials;
 mod download;
 mod error;
 mod handle;

@@ -10,6 +10,7 @@ use url::Url;
 use super::*;
 use crate::logging::LogLevel;
 
+mod aws;
 mod builder;
 mod env;
 mod file;

@@ -9,8 +9,8 @@ mod timestamp;
 
 use std::io;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, mpsc};
 use std::time::Duration;
 
 use actix::{Actor, Addr};
@@ -84,13 +84,33 @@ pub struct LogSink {
 pub(crate) struct SinkShared {
     addr: Addr<SinkActor>,
     pub(crate) filter: LogFilter,
+    /// Secret-looking names, for records that bypass slog (the `log` bridge).
+    pub(crate) redaction: Redaction,
     dropped: Arc<AtomicU64>,
-    /// `service` and `instance`, for records that bypass slog (the `log` bridge).
-    pub(crate) root_fields: Vec<(slog::Key, FieldValue)>,
     /// The logger every other derives from; it carries no fields itself.
     root: slog::Logger,
+    /// The `service` and `instance` of [`LogSink::logger`]'s lines, read
+    /// when each line is written.
+    identity: Arc<RwLock<Identity>>,
+    /// True while the identity is a guess from the environment (the sink
+    /// was started by `setup_logger`): the runtime's start-up replaces it.
+    is_provisional: AtomicBool,
+}
+
+/// Who the lines of [`LogSink::logger`] say they come from.
+#[derive(Debug, Clone)]
+struct Identity {
     service: String,
     instance: String,
+}
+
+/// A field of the identity, read at write time; empty if the lock is
+/// poisoned (a panic while renaming), which only costs that field.
+fn read_identity(identity: &RwLock<Identity>, field: fn(&Identity) -> &str) -> String {
+    identity
+        .read()
+        .map(|id| field(&id).to_owned())
+        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for LogSink {
@@ -137,10 +157,6 @@ impl LogSink {
             })
             .map_err(LoggingError::Start)?;
         let addr = addr_rx.recv().map_err(|_| LoggingError::Stopped)?;
-        let root_fields = vec![
-            ("service", FieldValue::Str(service.clone())),
-            ("instance", FieldValue::Str(instance.clone())),
-        ];
         let inner = Arc::new({
             let capture = CaptureDrain {
                 addr: AssertUnwindSafe(addr.clone()),
@@ -151,19 +167,63 @@ impl LogSink {
             SinkShared {
                 addr,
                 filter,
+                redaction,
                 dropped,
-                root_fields,
                 root: slog::Logger::root(capture, o!()),
-                service,
-                instance,
+                identity: Arc::new(RwLock::new(Identity { service, instance })),
+                is_provisional: AtomicBool::new(false),
             }
         });
         Ok(Self { inner })
     }
 
     /// A logger for one component of the service (`component` field).
+    ///
+    /// Its `service` and `instance` are the sink's, read as each line is
+    /// written: a logger made with `setup_logger` before the service starts
+    /// shows the runtime's name and instance once it has started.
     pub fn logger(&self, component: &str) -> slog::Logger {
-        self.service_logger(&self.inner.service, &self.inner.instance, component)
+        let (service, instance) = (self.inner.identity.clone(), self.inner.identity.clone());
+        self.inner.root.new(o!(
+            "service" => slog::FnValue(move |_: &Record<'_>| read_identity(&service, |id| &id.service)),
+            "instance" => slog::FnValue(move |_: &Record<'_>| read_identity(&instance, |id| &id.instance)),
+            "component" => component.to_owned(),
+        ))
+    }
+
+    /// `service` and `instance` fields for records that bypass slog (the
+    /// `log` bridge), as they are now.
+    pub(crate) fn root_fields(&self) -> Vec<(slog::Key, FieldValue)> {
+        let identity = &self.inner.identity;
+        vec![
+            (
+                "service",
+                FieldValue::Str(read_identity(identity, |id| &id.service)),
+            ),
+            (
+                "instance",
+                FieldValue::Str(read_identity(identity, |id| &id.instance)),
+            ),
+        ]
+    }
+
+    /// Marks the identity as a guess from the environment, to be replaced by
+    /// the first [`LogSink::adopt_identity`].
+    pub(crate) fn mark_provisional(&self) {
+        self.inner.is_provisional.store(true, Ordering::Release);
+    }
+
+    /// Takes the runtime's service name and instance, if the identity is
+    /// still the environment's guess; once only.
+    pub(crate) fn adopt_identity(&self, service: &str, instance: &str) {
+        if self.inner.is_provisional.swap(false, Ordering::AcqRel)
+            && let Ok(mut identity) = self.inner.identity.write()
+        {
+            *identity = Identity {
+                service: service.to_owned(),
+                instance: instance.to_owned(),
+            };
+        }
     }
 
     /// A logger for a component of another service sharing this process's
