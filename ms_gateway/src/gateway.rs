@@ -185,6 +185,7 @@ async fn serve(
             max_conn_bytes: config.max_outbound_bytes,
             max_services: config.max_services,
             service_ttl_ms: config.service_ttl_ms,
+            max_metric_series: config.metrics_max_series,
             ..RouterLimits::default()
         },
         // deliveries stop at max_outbound_bytes; answers and errors may add
@@ -224,6 +225,7 @@ async fn serve(
         },
         max_deadline_ms: config.max_deadline_ms,
         body_timeout: Duration::from_millis(config.body_timeout_ms),
+        metrics_public: config.metrics_public,
     });
     let server = HttpServer::new(move || {
         App::new()

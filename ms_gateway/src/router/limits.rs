@@ -39,6 +39,10 @@ pub struct RouterLimits {
     /// then it is forgotten with its subscriptions, and events still queued
     /// for it are dropped (counted in `ms_gateway_events_dropped_total`).
     pub service_ttl_ms: u64,
+    /// Most (service, route) label sets in `/metrics` (see
+    /// [`Series`](super::Series)); past it new ones are counted under
+    /// `service="other", route="other"`.
+    pub max_metric_series: usize,
 }
 
 /// Default of [`RouterLimits::max_deadline_ms`]: 5 minutes.
@@ -60,6 +64,7 @@ impl Default for RouterLimits {
             max_held_bytes: DEFAULT_MAX_HELD_BYTES,
             max_services: 10_000,
             service_ttl_ms: 600_000,
+            max_metric_series: super::DEFAULT_MAX_SERIES,
         }
     }
 }
