@@ -34,13 +34,7 @@ async fn the_binary_prints_its_address_and_stops_on_sigterm() {
     )
     .await;
     assert_eq!(other.status, 200);
-    let pid = child.id().unwrap().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child).await;
     let status = within("the process to exit after SIGTERM", child.wait())
         .await
         .unwrap();

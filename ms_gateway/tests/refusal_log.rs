@@ -73,13 +73,7 @@ async fn refused_messages_are_logged_with_their_trace_id_within_a_budget() {
     ws.close(None).await.unwrap();
     // the session's end writes the summary; then stop the gateway
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    let pid = child.id().unwrap().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child).await;
     let mut stderr = String::new();
     within(
         "the gateway's stderr",

@@ -364,6 +364,17 @@ pub async fn listening(child: &mut tokio::process::Child) -> (SocketAddr, Stdout
     (addr, lines)
 }
 
+/// Sends SIGTERM to a started binary (the signal container platforms stop with).
+pub async fn sigterm(child: &tokio::process::Child) {
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+}
+
 /// A websocket opened by hand over TCP, for frames a polite client cannot
 /// send: after the upgrade, bytes go to the gateway exactly as written.
 pub struct RawSocket {
