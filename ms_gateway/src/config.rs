@@ -63,6 +63,12 @@ pub struct GatewayConfig {
     /// Cluster mode: the node shares its work with other nodes through
     /// NATS JetStream; `None` (the default) is a single node.
     pub cluster: Option<crate::cluster::ClusterConfig>,
+    /// Whether `GET /metrics` answers without credentials (off: the
+    /// scrape needs a user or token like every other endpoint).
+    pub metrics_public: bool,
+    /// Most (service, route) label sets in `/metrics`; past it new ones
+    /// are counted under `service="other", route="other"`.
+    pub metrics_max_series: usize,
     /// Where logs go; discarded by default.
     pub logger: slog::Logger,
 }
@@ -90,6 +96,8 @@ impl GatewayConfig {
             workers: 2,
             dev_s3: None,
             cluster: None,
+            metrics_public: false,
+            metrics_max_series: crate::router::DEFAULT_MAX_SERIES,
             logger: slog::Logger::root(slog::Discard, slog::o!()),
         }
     }

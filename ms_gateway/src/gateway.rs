@@ -195,6 +195,7 @@ async fn serve(
             max_services: config.max_services,
             service_ttl_ms: config.service_ttl_ms,
             unknown_service_wait_ms: config.unknown_service_wait_ms,
+            max_metric_series: config.metrics_max_series,
             ..RouterLimits::default()
         },
         // deliveries stop at max_outbound_bytes; answers and errors may add
@@ -234,6 +235,7 @@ async fn serve(
         },
         max_deadline_ms: config.max_deadline_ms,
         body_timeout: Duration::from_millis(config.body_timeout_ms),
+        metrics_public: config.metrics_public,
     });
     let server = HttpServer::new(move || {
         App::new()

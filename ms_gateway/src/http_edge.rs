@@ -16,6 +16,7 @@ use ms_protocol::{Envelope, ErrorCode, Headers, Json, Payload, Request, WireErro
 use crate::auth::{Principal, Users};
 use crate::frame_guard::FrameGuard;
 use crate::hub::Hub;
+use crate::refusal_log::Refusal;
 use crate::router::Outcome;
 use crate::session::{self, Inbound, SessionLimits};
 
@@ -35,6 +36,8 @@ pub struct EdgeState {
     pub max_deadline_ms: u64,
     /// Longest an HTTP body may take to arrive; a slower one gets 408.
     pub body_timeout: Duration,
+    /// Whether `GET /metrics` answers without credentials.
+    pub metrics_public: bool,
 }
 
 /// Registers every route on an actix-web service config.
@@ -187,6 +190,21 @@ fn trace_id(req: &HttpRequest) -> String {
         .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
 }
 
+/// Why an invocation failed, and whether the router counted it already.
+struct Failed {
+    error: WireError,
+    counted: bool,
+}
+
+impl From<WireError> for Failed {
+    fn from(error: WireError) -> Self {
+        Self {
+            error,
+            counted: false,
+        }
+    }
+}
+
 async fn invoke(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -198,40 +216,64 @@ async fn invoke(
         Err(response) => return *response,
     };
     let trace_id = trace_id(&req);
-    if let Err(error) = principal.check_call(&path.0) {
-        return error_response(&error, Some(&trace_id));
+    let (service, route) = path.into_inner();
+    match call(&req, &principal, &service, &route, body, &state, &trace_id).await {
+        Ok(response) => response,
+        Err(Failed { error, counted }) => {
+            if !counted {
+                state.hub.count_refusal(&service, &route, &error.code);
+            }
+            state.hub.refusals().write(
+                &format!("user {}", principal.name),
+                &Refusal {
+                    id: None,
+                    trace_id: Some(&trace_id),
+                    service: Some(&service),
+                    route: Some(&route),
+                    code: error.code.as_str(),
+                    reason: &error.message,
+                },
+            );
+            error_response(&error, Some(&trace_id))
+        }
     }
+}
+
+/// `POST /v1/invoke`: the reply, or why not.
+async fn call(
+    req: &HttpRequest,
+    principal: &Principal,
+    service: &str,
+    route: &str,
+    body: web::Payload,
+    state: &EdgeState,
+    trace_id: &str,
+) -> Result<HttpResponse, Failed> {
+    principal.check_call(service)?;
     let max = state.max_deadline_ms;
     let timeout_ms = match req.headers().get("X-Timeout-Ms") {
         None => DEFAULT_INVOKE_TIMEOUT_MS.min(max),
         Some(v) => match v.to_str().ok().and_then(|t| t.trim().parse::<u64>().ok()) {
             Some(ms) if ms > 0 && ms <= max => ms,
             _ => {
-                let error = WireError::new(
+                return Err(WireError::new(
                     ErrorCode::BadRequest,
                     format!("X-Timeout-Ms must be an integer from 1 to {max}"),
-                );
-                return error_response(&error, Some(&trace_id));
+                )
+                .into());
             }
         },
     };
-    let (service, route) = path.into_inner();
-    if let Err(error) = check_name("service", &service).and(check_name("route", &route)) {
-        return error_response(&error, Some(&trace_id));
-    }
-    let payload = match read_body(body, state.limits.max_frame_bytes, state.body_timeout)
+    check_name("service", service).and(check_name("route", route))?;
+    let payload = read_body(body, state.limits.max_frame_bytes, state.body_timeout)
         .await
-        .and_then(json_body)
-    {
-        Ok(json) => json,
-        Err(error) => return error_response(&error, Some(&trace_id)),
-    };
+        .and_then(json_body)?;
     let mut headers = Headers::new();
-    headers.set_trace_id(trace_id.clone());
+    headers.set_trace_id(trace_id.to_owned());
     headers.set_deadline_ms(now_ms().saturating_add(timeout_ms));
     let request = Request {
-        to: service,
-        route,
+        to: service.to_owned(),
+        route: route.to_owned(),
         from: None,
         payload: Payload::Inline(payload),
     };
@@ -243,29 +285,35 @@ async fn invoke(
     let guard = Duration::from_millis(timeout_ms.saturating_add(1_000));
     let outcome = match tokio::time::timeout(guard, invocation.answer()).await {
         Ok(Some(outcome)) => outcome,
-        Ok(None) => Outcome::Failed(WireError::new(
-            ErrorCode::Internal,
-            "the gateway dropped the request",
-        )),
-        Err(_) => Outcome::Failed(WireError::new(
-            ErrorCode::Timeout,
-            "the deadline passed before a reply",
-        )),
+        Ok(None) => {
+            return Err(
+                WireError::new(ErrorCode::Internal, "the gateway dropped the request").into(),
+            );
+        }
+        Err(_) => {
+            return Err(
+                WireError::new(ErrorCode::Timeout, "the deadline passed before a reply").into(),
+            );
+        }
     };
     match outcome {
         Outcome::Reply { payload, .. } => {
             let mut response = HttpResponse::Ok();
-            response.insert_header(("X-Trace-Id", trace_id.as_str()));
+            response.insert_header(("X-Trace-Id", trace_id));
             response.content_type("application/json");
-            match payload {
+            Ok(match payload {
                 Payload::Inline(json) => response.body(json.as_str().to_owned()),
                 Payload::Ref(reference) => {
                     response.insert_header(("X-Payload-Ref", "1"));
                     response.json(reference)
                 }
-            }
+            })
         }
-        Outcome::Failed(error) => error_response(&error, Some(&trace_id)),
+        // counted by the router, which made or relayed it
+        Outcome::Failed(error) => Err(Failed {
+            error,
+            counted: true,
+        }),
     }
 }
 
@@ -342,11 +390,15 @@ async fn readyz(state: web::Data<EdgeState>) -> HttpResponse {
     }
 }
 
+/// Prometheus text; credentials required unless `--metrics-public`.
 async fn metrics(req: HttpRequest, state: web::Data<EdgeState>) -> HttpResponse {
-    if let Err(response) = authenticate(&state, &req).await {
+    if !state.metrics_public
+        && let Err(response) = authenticate(&state, &req).await
+    {
         return *response;
     }
+    let snapshot = state.hub.snapshot();
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(state.hub.metrics())
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(crate::metrics::render(snapshot))
 }

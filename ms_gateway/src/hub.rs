@@ -17,7 +17,7 @@ use ms_protocol::clock::now_ms;
 use ms_protocol::{Envelope, Headers, Hello, MessageId, Request, WireError, encode};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::metrics::SessionStats;
+use crate::refusal_log::RefusalLog;
 use crate::router::{
     CallerId, ConnId, Effect, Forward, InstanceKey, Outcome, RemoteDone, Router, RouterLimits,
     Ticket,
@@ -107,6 +107,8 @@ pub struct Hub {
     backplane_up: AtomicBool,
     /// Woken when local connections may have free slots again.
     slots: tokio::sync::Notify,
+    /// Log lines about refused and failed messages, bounded per peer.
+    refusals: RefusalLog,
 }
 
 #[derive(Debug)]
@@ -125,6 +127,10 @@ struct Inner {
 
 #[path = "hub_cluster.rs"]
 mod cluster_port;
+
+#[path = "hub_observe.rs"]
+mod observe;
+pub use observe::conn_peer;
 
 impl Hub {
     /// A hub with an empty router; each session may have at most
@@ -152,10 +158,11 @@ impl Hub {
             oversized: AtomicU64::new(0),
             draining: AtomicBool::new(false),
             max_outbound_bytes,
-            logger,
             orders,
             backplane_up: AtomicBool::new(true),
             slots: tokio::sync::Notify::new(),
+            refusals: RefusalLog::new(logger.clone()),
+            logger,
         }
     }
 
@@ -175,21 +182,6 @@ impl Hub {
     /// A fresh connection or caller id.
     pub fn next_id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Counts a frame answered as malformed.
-    pub fn count_malformed(&self) {
-        self.malformed.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a connection closed with 1009.
-    pub fn count_oversized(&self) {
-        self.oversized.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts a session dropped because its peer did not read.
-    pub fn count_slow_peer(&self) {
-        self.slow_peers.fetch_add(1, Ordering::Relaxed);
     }
 
     /// What the gateway grants a connection whose `hello` asked `asked`.
@@ -243,6 +235,7 @@ impl Hub {
         let effects = inner.router.disconnect(conn, now_ms());
         self.run(&mut inner, effects);
         self.slots.notify_waiters();
+        self.refusals.forget(&observe::conn_peer(conn));
     }
 
     /// A decoded frame from a session.
@@ -340,22 +333,6 @@ impl Hub {
         }
     }
 
-    /// The Prometheus text of every metric.
-    pub fn metrics(&self) -> String {
-        let inner = self.lock();
-        let io = SessionStats {
-            malformed_frames: self.malformed.load(Ordering::Relaxed),
-            outbound_bytes: inner
-                .outboxes
-                .values()
-                .map(|o| o.pending.load(Ordering::Relaxed))
-                .fold(0, u64::saturating_add),
-            slow_peers_dropped: self.slow_peers.load(Ordering::Relaxed),
-            oversized_frames: self.oversized.load(Ordering::Relaxed),
-        };
-        crate::metrics::render(inner.router.counters(), &inner.router.gauges(), &io)
-    }
-
     /// Runs a router operation and its effects under the lock.
     fn with_router(&self, operation: impl FnOnce(&mut Router) -> Vec<Effect>) {
         let mut inner = self.lock();
@@ -405,6 +382,7 @@ impl Hub {
                     self.order(Order::RemoteDone { ticket, done });
                     self.slots.notify_waiters();
                 }
+                Effect::Failed(failure) => self.log_failure(&inner.router, &failure),
                 Effect::EventDropped { service, topic, id } => {
                     slog::warn!(self.logger, "subscriber queue full, its copy of an event is dropped";
                         "service" => service, "topic" => topic, "id" => %id);

@@ -10,8 +10,12 @@
 //!   heartbeats).
 //! - `http_edge`: `/v1/ws` upgrade, `/v1/invoke`, `/v1/publish`, `/healthz`,
 //!   `/metrics`, Basic and bearer auth.
-//! - [`metrics`]: the router's counters, latency histogram and gauges, and
-//!   the I/O layer's session stats, in Prometheus text.
+//! - [`metrics`]: the router's counters, latency histograms and gauges,
+//!   the I/O layer's session stats, build info and process metrics, in
+//!   Prometheus text through `prometheus-client`; label values bounded
+//!   (see [`router::Series`]).
+//! - `refusal_log`: one log line per refused or failed message, with its
+//!   trace id, within a budget per peer.
 //! - `cluster`: cluster mode (`--nats`), the I/O shell that shares work,
 //!   answers and service knowledge with other nodes through NATS
 //!   JetStream (docs/cluster.md); absent, the gateway is one process.
@@ -42,6 +46,7 @@ mod gateway;
 mod http_edge;
 mod hub;
 pub mod metrics;
+mod refusal_log;
 pub mod router;
 mod session;
 mod tls;

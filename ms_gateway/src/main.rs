@@ -11,7 +11,10 @@ use clap::{Parser, Subcommand};
 use ms_gateway::{
     ClusterConfig, DevS3Config, Gateway, GatewayConfig, NatsAuth, Secret, TlsFiles, Token, User,
 };
-use slog::Drain as _;
+
+mod cli_log;
+
+use cli_log::{LogFormat, LogLevel};
 
 /// The reference communication gateway for ms_runtime services.
 #[derive(Debug, Parser)]
@@ -134,6 +137,18 @@ struct Cli {
     /// answers, and connecting and creating the streams at start.
     #[arg(long, env = "MS_GATEWAY_NATS_PATIENCE_MS", default_value_t = ms_gateway::DEFAULT_PATIENCE_MS)]
     nats_patience_ms: u64,
+    /// Serve GET /metrics without credentials (for a scraper on a trusted network).
+    #[arg(long, env = "MS_GATEWAY_METRICS_PUBLIC")]
+    metrics_public: bool,
+    /// Most (service, route) label sets in /metrics; past it, service="other", route="other".
+    #[arg(long, env = "MS_GATEWAY_METRICS_MAX_SERIES", default_value_t = ms_gateway::router::DEFAULT_MAX_SERIES)]
+    metrics_max_series: usize,
+    /// Least severe log lines written: trace, debug, info, warn (warning), error, critical, off.
+    #[arg(long, env = "MS_GATEWAY_LOG_LEVEL", default_value = "debug")]
+    log_level: LogLevel,
+    /// How log lines are written on stderr.
+    #[arg(long, env = "MS_GATEWAY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Term)]
+    log_format: LogFormat,
 }
 
 /// What the binary can do besides serving.
@@ -190,6 +205,8 @@ fn config(cli: Cli, logger: slog::Logger) -> ms_gateway::Result<GatewayConfig> {
     config.body_timeout_ms = cli.body_timeout_ms;
     config.shutdown_grace_ms = cli.shutdown_grace_ms;
     config.workers = cli.workers;
+    config.metrics_public = cli.metrics_public;
+    config.metrics_max_series = cli.metrics_max_series;
     if !cli.nats.is_empty() {
         let node = cli.node.clone().unwrap_or_default();
         let valid = (1..=64).contains(&node.len())
@@ -268,10 +285,7 @@ fn main() -> ExitCode {
     if let Some(Command::HashPassword) = cli.command {
         return hash_password_from_stdin();
     }
-    let decorator = slog_term::TermDecorator::new().stderr().build();
-    let drain = slog_term::FullFormat::new(decorator).build().fuse();
-    let drain = slog_async::Async::new(drain).chan_size(4096).build().fuse();
-    let logger = slog::Logger::root(drain, slog::o!());
+    let logger = cli_log::logger(cli.log_level, cli.log_format);
     ms_gateway::install_crypto_provider();
 
     let dev = cli.dev;

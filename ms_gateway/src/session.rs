@@ -26,7 +26,8 @@ use tokio::time::{Instant, sleep_until};
 
 use crate::auth::Principal;
 use crate::frame_guard::Violation;
-use crate::hub::{CloseOrder, Hub, Outgoing, SessionPort};
+use crate::hub::{CloseOrder, Hub, Outgoing, SessionPort, conn_peer};
+use crate::refusal_log::Refusal;
 
 /// How long a session may collect acks before sending them: well inside the
 /// protocol's [`MAX_ACK_DELAY`], so that a slow tick never pushes past it.
@@ -107,7 +108,7 @@ pub async fn run(
             message = inbound.stream.next() => message,
             () = sleep_until(deadline) => {
                 slog::info!(log, "no hello in time, dropping the connection");
-                finish(&hub, session, End::Dead).await;
+                finish(&hub, conn, session, End::Dead).await;
                 return;
             }
         };
@@ -115,7 +116,7 @@ pub async fn run(
         let reply = match message {
             None | Some(Ok(AggregatedMessage::Close(_))) => return,
             Some(Err(e)) => {
-                finish(&hub, session, inbound.end_for(&e)).await;
+                finish(&hub, conn, session, inbound.end_for(&e)).await;
                 return;
             }
             Some(Ok(AggregatedMessage::Ping(bytes))) => {
@@ -127,7 +128,9 @@ pub async fn run(
             Some(Ok(AggregatedMessage::Pong(_))) => continue,
             Some(Ok(AggregatedMessage::Binary(_))) => {
                 hub.count_malformed();
-                DecodeError::binary_frame().to_envelope()
+                let answer = DecodeError::binary_frame().to_envelope();
+                refused(&hub, conn, None, &answer);
+                answer
             }
             Some(Ok(AggregatedMessage::Text(text))) => {
                 match decode_limited(&text, limits.max_frame_bytes) {
@@ -141,11 +144,15 @@ pub async fn run(
                             ErrorCode::BadRequest,
                             format!("a {} frame before hello; send hello first", other.kind()),
                         );
-                        Envelope::error(Some(&other.id), error)
+                        let answer = Envelope::error(Some(&other.id), error);
+                        refused(&hub, conn, Some(&other), &answer);
+                        answer
                     }
                     Err(e) => {
                         hub.count_malformed();
-                        e.to_envelope()
+                        let answer = e.to_envelope();
+                        refused(&hub, conn, None, &answer);
+                        answer
                     }
                 }
             }
@@ -158,11 +165,11 @@ pub async fn run(
     if let Err(error) = principal.check_hello(&hello) {
         slog::warn!(log, "hello refused"; "service" => &hello.service, "reason" => &error.message);
         let _ = send(heartbeat, &mut session, &Envelope::error(None, error)).await;
-        finish(&hub, session, End::Forbidden).await;
+        finish(&hub, conn, session, End::Forbidden).await;
         return;
     }
     if hub.is_draining() {
-        finish(&hub, session, End::GoingAway).await;
+        finish(&hub, conn, session, End::GoingAway).await;
         return;
     }
     let log =
@@ -193,7 +200,7 @@ pub async fn run(
     .await;
     hub.disconnect(conn);
     slog::info!(log, "session closed");
-    finish(&hub, session, end).await;
+    finish(&hub, conn, session, end).await;
 }
 
 /// The open session: frames in, frames out, acks, heartbeats.
@@ -239,7 +246,9 @@ async fn serve(
                     Some(Ok(AggregatedMessage::Pong(_))) => continue,
                     Some(Ok(AggregatedMessage::Binary(_))) => {
                         hub.count_malformed();
-                        send(heartbeat, session, &DecodeError::binary_frame().to_envelope()).await
+                        let answer = DecodeError::binary_frame().to_envelope();
+                        refused(hub, conn, None, &answer);
+                        send(heartbeat, session, &answer).await
                     }
                     Some(Ok(AggregatedMessage::Text(text))) => {
                         // payloads stay views of the received frame: forwarded without a copy
@@ -250,6 +259,7 @@ async fn serve(
                                 // like any refused request, so the sender
                                 // does not send it again after a reconnect
                                 Some(refusal) => {
+                                    refused(hub, conn, Some(&envelope), &refusal);
                                     acks.push(envelope.id.clone());
                                     flush_at.get_or_insert_with(|| Instant::now() + ACK_DELAY);
                                     send(heartbeat, session, &refusal).await
@@ -261,8 +271,9 @@ async fn serve(
                             },
                             Err(e) => {
                                 hub.count_malformed();
-                                slog::debug!(log, "malformed frame"; "error" => %e);
-                                send(heartbeat, session, &e.to_envelope()).await
+                                let answer = e.to_envelope();
+                                refused(hub, conn, None, &answer);
+                                send(heartbeat, session, &answer).await
                             }
                         }
                     }
@@ -320,6 +331,34 @@ async fn serve(
     }
 }
 
+/// Logs (within the peer's budget) a frame the session answers `answer`
+/// (an `error`) itself, and counts a refused request in
+/// `ms_gateway_errors_total`. `frame` is the frame, when it could be read.
+fn refused(hub: &Hub, conn: u64, frame: Option<&Envelope>, answer: &Envelope) {
+    let Body::Error(report) = &answer.body else {
+        return;
+    };
+    let (service, route) = match frame.map(|f| &f.body) {
+        Some(Body::Request(request)) => {
+            hub.count_refusal(&request.to, &request.route, &report.error.code);
+            (Some(request.to.as_str()), Some(request.route.as_str()))
+        }
+        _ => (None, None),
+    };
+    let id = answer.correlation_id().map(ToString::to_string);
+    hub.refusals().write(
+        &conn_peer(conn),
+        &Refusal {
+            id: id.as_deref(),
+            trace_id: frame.and_then(|f| f.headers.trace_id()),
+            service,
+            route,
+            code: report.error.code.as_str(),
+            reason: &report.error.message,
+        },
+    );
+}
+
 /// Why a write did not complete.
 enum Stalled {
     /// The session is closed.
@@ -366,7 +405,7 @@ async fn send(
     }
 }
 
-async fn finish(hub: &Hub, session: Session, end: End) {
+async fn finish(hub: &Hub, conn: u64, session: Session, end: End) {
     let reason = match end {
         End::Peer => return,
         End::Dead => {
@@ -376,6 +415,14 @@ async fn finish(hub: &Hub, session: Session, end: End) {
         }
         End::TooBig => {
             hub.count_oversized();
+            hub.refusals().write(
+                &conn_peer(conn),
+                &Refusal {
+                    code: "oversized_frame",
+                    reason: "a frame over the size limit; connection closed with 1009",
+                    ..Refusal::default()
+                },
+            );
             CloseReason {
                 code: CloseCode::Size,
                 description: Some("frame over the size limit".to_owned()),

@@ -9,7 +9,7 @@ use std::process::Stdio;
 
 use common::*;
 use ms_gateway::{User, Users};
-use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
+use tokio::io::AsyncWriteExt as _;
 use tokio::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -22,16 +22,7 @@ async fn the_binary_prints_its_address_and_stops_on_sigterm() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = within("the listening line", lines.next_line())
-        .await
-        .unwrap()
-        .unwrap();
-    let addr: std::net::SocketAddr = first
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (addr, _stdout) = listening(&mut child).await;
     assert_ne!(addr.port(), 0);
     assert_eq!(get(addr, "/healthz").await.status, 200);
     let other = http(
@@ -43,13 +34,7 @@ async fn the_binary_prints_its_address_and_stops_on_sigterm() {
     )
     .await;
     assert_eq!(other.status, 200);
-    let pid = child.id().unwrap().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&child).await;
     let status = within("the process to exit after SIGTERM", child.wait())
         .await
         .unwrap();
@@ -68,16 +53,7 @@ async fn dev_mode_adds_no_dev_user_beside_configured_users() {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = within("the listening line", lines.next_line())
-        .await
-        .unwrap()
-        .unwrap();
-    let addr: std::net::SocketAddr = first
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (addr, mut lines) = listening(&mut child).await;
     let env_line = within("the dev environment line", lines.next_line())
         .await
         .unwrap()

@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use common::cluster::{EchoStats, NatsServer, spawn_echo};
 use common::*;
 use ms_protocol::{Body, Envelope, Json, Payload, Request};
-use tokio::io::{AsyncBufReadExt as _, BufReader};
 use tokio::process::{Child, Command};
 
 /// An `ms-gateway` child process in cluster mode; its address.
@@ -31,16 +30,7 @@ async fn node(nats: &NatsServer, name: &str) -> (Child, std::net::SocketAddr) {
         .kill_on_drop(true)
         .spawn()
         .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = within("the listening line", lines.next_line())
-        .await
-        .unwrap()
-        .unwrap();
-    let addr = first
-        .strip_prefix("listening on ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let (addr, _) = listening(&mut child).await;
     (child, addr)
 }
 

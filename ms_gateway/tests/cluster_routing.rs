@@ -1,6 +1,7 @@
 //! Three gateway nodes on one nats-server: a service on node A answers an
 //! HTTP caller at node B and a service caller on node C; instances on A
-//! and C share the load and never hold more than their `max_in_flight`.
+//! and C share the load and never hold more than their `max_in_flight`;
+//! node B's `/metrics` counts what it accepted and answered.
 
 mod common;
 
@@ -84,6 +85,17 @@ async fn work_crosses_nodes_and_flow_control_holds_per_connection() {
     );
     assert!(stats.max_held.load(Ordering::SeqCst) <= 2);
     assert_eq!(get(b.addr(), "/readyz").await.status, 200);
+    // node B accepted and answered its 40 HTTP callers, and says so
+    let scrape = get(b.addr(), "/metrics").await.body;
+    let total = |name: &str| samples(&scrape, name).iter().map(|(_, v)| v).sum::<f64>();
+    assert_eq!(total("ms_gateway_requests_total"), 40.0, "{scrape}");
+    assert_eq!(
+        total("ms_gateway_request_duration_seconds_count"),
+        40.0,
+        "{scrape}"
+    );
+    assert_eq!(total("ms_gateway_errors_total"), 0.0, "{scrape}");
+    promtool_check(&scrape);
     on_a.abort();
     on_c.abort();
     a.stop().await;

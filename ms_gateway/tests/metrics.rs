@@ -1,46 +1,180 @@
-//! /metrics answers Prometheus text with every metric family of issue 3.
+//! `/metrics` after real traffic: request, error and latency series carry
+//! `service` and `route` labels with the right values, names a caller
+//! invents get no series of their own, the scrape passes `promtool check
+//! metrics`, and it needs credentials unless `metrics_public` is set.
 
 mod common;
 
 use common::*;
+use ms_protocol::{Envelope, WireError};
+
+/// The one sample of `name` with exactly these labels.
+fn value(scrape: &str, name: &str, labels: &str) -> f64 {
+    samples(scrape, name)
+        .into_iter()
+        .find(|(l, _)| l == labels)
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no {name}{labels} in\n{scrape}"))
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_list_every_family() {
+async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
     let gateway = start(|_| {});
     let mut svc = connect(&gateway, "svc", "a", 4).await;
     let addr = gateway.addr();
+
+    // one reply, one handler_error, one unknown route, one unknown service
     let caller = tokio::spawn(async move { post(addr, "/v1/invoke/svc/echo", &[], "1").await });
-    let request = svc.recv("the request").await;
+    let request = svc.recv("the first request").await;
     svc.reply(&request, serde_json::json!(1)).await;
-    within("the answer", caller).await.unwrap();
+    assert_eq!(within("the reply", caller).await.unwrap().status, 200);
+    let caller = tokio::spawn(async move { post(addr, "/v1/invoke/svc/echo", &[], "2").await });
+    let request = svc.recv("the second request").await;
+    let error = WireError::new(ms_protocol::ErrorCode::HandlerError, "no");
+    svc.send(&Envelope::error(Some(&request.id), error)).await;
+    assert_eq!(within("the error", caller).await.unwrap().status, 502);
     assert_eq!(
         post(addr, "/v1/invoke/svc/nope", &[], "1").await.status,
         404
     );
+    let ghost = post(
+        addr,
+        "/v1/invoke/ghost/echo",
+        &[("X-Timeout-Ms", "100")],
+        "1",
+    )
+    .await;
+    assert_eq!(ghost.json()["code"], "unknown_service");
+
     let response = get(addr, "/metrics").await;
     assert_eq!(response.status, 200);
     assert!(
         response
             .header("content-type")
             .unwrap()
-            .starts_with("text/plain")
+            .starts_with("text/plain; version=0.0.4")
     );
-    for line in [
-        "ms_gateway_connections{service=\"svc\"} 1",
-        "ms_gateway_requests_in_flight{service=\"svc\"} 0",
-        "ms_gateway_queued{service=\"svc\"} 0",
-        "ms_gateway_delivered_total 1",
-        "ms_gateway_redelivered_total 0",
-        "ms_gateway_timeouts_total 0",
-        "ms_gateway_errors_total{code=\"unknown_route\"} 1",
-        "ms_gateway_request_duration_seconds_count 1",
-        "ms_gateway_request_duration_seconds_bucket{le=\"+Inf\"} 1",
-    ] {
-        assert!(
-            response.body.contains(line),
-            "missing {line:?} in\n{}",
-            response.body
-        );
+    let scrape = &response.body;
+    let svc_echo = r#"{service="svc",route="echo"}"#;
+    let other = r#"{service="other",route="other"}"#;
+    assert_eq!(value(scrape, "ms_gateway_requests_total", svc_echo), 2.0);
+    assert_eq!(value(scrape, "ms_gateway_requests_total", other), 1.0);
+    let errors = "ms_gateway_errors_total";
+    let by_code = |labels: &str| value(scrape, errors, labels);
+    assert_eq!(
+        by_code(r#"{service="svc",route="echo",code="handler_error"}"#),
+        1.0
+    );
+    assert_eq!(
+        by_code(r#"{service="svc",route="other",code="unknown_route"}"#),
+        1.0
+    );
+    assert_eq!(
+        by_code(r#"{service="other",route="other",code="unknown_service"}"#),
+        1.0
+    );
+    assert_eq!(samples(scrape, errors).len(), 3, "{scrape}");
+    let count = "ms_gateway_request_duration_seconds_count";
+    assert_eq!(value(scrape, count, svc_echo), 2.0);
+    let inf = r#"{service="svc",route="echo",le="+Inf"}"#;
+    assert_eq!(
+        value(scrape, "ms_gateway_request_duration_seconds_bucket", inf),
+        2.0
+    );
+    assert!(value(scrape, "ms_gateway_request_duration_seconds_sum", svc_echo) < 10.0);
+    assert_eq!(
+        value(scrape, "ms_gateway_connections", r#"{service="svc"}"#),
+        1.0
+    );
+    assert_eq!(value(scrape, "ms_gateway_delivered_total", ""), 2.0);
+    assert_eq!(value(scrape, "ms_gateway_sessions_total", ""), 1.0);
+    let build = format!(
+        r#"{{version="{}",protocol="1"}}"#,
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(value(scrape, "ms_gateway_build_info", &build), 1.0);
+    assert!(
+        !scrape.contains("ghost"),
+        "a name no service registered made a series:\n{scrape}"
+    );
+    if cfg!(target_os = "linux") {
+        assert!(value(scrape, "process_resident_memory_bytes", "") > 1e6);
+        assert!(value(scrape, "process_open_fds", "") > 0.0);
+        assert!(value(scrape, "process_start_time_seconds", "") > 1.6e9);
+        assert!(value(scrape, "process_cpu_seconds_total", "") > 0.0);
+        assert!(value(scrape, "process_max_fds", "") >= value(scrape, "process_open_fds", ""));
+        assert!(value(scrape, "process_virtual_memory_bytes", "") > 1e6);
+    }
+    promtool_check(scrape);
+    gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invented_names_stay_under_the_series_bound() {
+    let gateway = start(|c| c.metrics_max_series = 2);
+    let addr = gateway.addr();
+    let mut services = Vec::new();
+    for name in ["s1", "s2", "s3"] {
+        services.push(connect(&gateway, name, "a", 4).await);
+    }
+    for i in 0..30 {
+        let path = format!("/v1/invoke/invented{i}/r{i}");
+        let answer = post(addr, &path, &[("X-Timeout-Ms", "1")], "1").await;
+        assert_eq!(answer.status, 404, "{}", answer.body);
+    }
+    for name in ["s1", "s2", "s3"] {
+        let path = format!("/v1/invoke/{name}/unlisted");
+        assert_eq!(post(addr, &path, &[], "1").await.status, 404);
+    }
+    let scrape = get(addr, "/metrics").await.body;
+    let errors = samples(&scrape, "ms_gateway_errors_total");
+    // s1 and s2 get their own label sets; s3 and the 30 invented names
+    // are counted under other/other
+    assert_eq!(errors.len(), 4, "{scrape}");
+    let other = r#"{service="other",route="other",code="unknown_service"}"#;
+    assert_eq!(value(&scrape, "ms_gateway_errors_total", other), 30.0);
+    let s3 = r#"{service="other",route="other",code="unknown_route"}"#;
+    assert_eq!(value(&scrape, "ms_gateway_errors_total", s3), 1.0);
+    assert!(!scrape.contains("invented"), "{scrape}");
+    let connections = samples(&scrape, "ms_gateway_connections");
+    assert_eq!(
+        connections.len(),
+        3,
+        "two named services and other: {scrape}"
+    );
+    assert_eq!(
+        value(&scrape, "ms_gateway_connections", r#"{service="other"}"#),
+        1.0
+    );
+    promtool_check(&scrape);
+    drop(services);
+    gateway.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_need_credentials_unless_public_and_probes_never_do() {
+    let gateway = start(|_| {});
+    let addr = gateway.addr();
+    let refused = http(addr, "GET", "/metrics", &[], "").await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.json()["code"], "unauthorized");
+    assert!(!refused.body.contains("ms_gateway_"));
+    assert_eq!(get(addr, "/metrics").await.status, 200);
+    for (path, body) in [("/healthz", "ok\n"), ("/readyz", "ready\n")] {
+        let probe = http(addr, "GET", path, &[], "").await;
+        assert_eq!((probe.status, probe.body.as_str()), (200, body), "{path}");
     }
     gateway.stop().await;
+
+    let public = start(|c| c.metrics_public = true);
+    let scrape = http(public.addr(), "GET", "/metrics", &[], "").await;
+    assert_eq!(scrape.status, 200);
+    assert!(
+        scrape.body.contains("ms_gateway_build_info"),
+        "{}",
+        scrape.body
+    );
+    let invoke = http(public.addr(), "POST", "/v1/invoke/svc/echo", &[], "1").await;
+    assert_eq!(invoke.status, 401, "only /metrics is public");
+    public.stop().await;
 }

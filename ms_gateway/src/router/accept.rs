@@ -28,7 +28,7 @@ impl Router {
         let job_weight = weight(&envelope);
         if let Err(error) = self.admit(&to, &route, job_weight, envelope.headers.deadline_ms(), now)
         {
-            self.counters.count_error(&error.code);
+            self.count_error(&to, &route, &error.code);
             if let Some(conn) = confirm {
                 effects.push(Effect::Ack {
                     conn,
@@ -50,6 +50,7 @@ impl Router {
             self.forward_request(origin, envelope, deadline, now, confirm, effects);
             return;
         }
+        self.count_request(&to, &route);
         let job_id = self.hold(Job {
             envelope,
             target: to.clone(),
@@ -61,7 +62,6 @@ impl Router {
             weight: job_weight,
             remote: None,
         });
-        self.counters.requests_accepted += 1;
         let service = self
             .services
             .entry(to.clone())

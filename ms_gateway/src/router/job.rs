@@ -69,6 +69,16 @@ pub(super) struct Job {
     pub remote: Option<Ticket>,
 }
 
+impl Job {
+    /// The route a request addresses (empty for an event).
+    pub fn route(&self) -> &str {
+        match &self.kind {
+            JobKind::Request { route, .. } => route,
+            JobKind::Event => "",
+        }
+    }
+}
+
 /// What a frame counts against the router's byte bound: its inline payload
 /// plus a fixed allowance for the rest.
 pub(super) fn weight(envelope: &Envelope) -> u64 {

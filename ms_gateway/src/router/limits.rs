@@ -45,6 +45,10 @@ pub struct RouterLimits {
     /// for services started together with their callers to connect; short
     /// enough that a misspelt name fails fast instead of at the deadline.
     pub unknown_service_wait_ms: u64,
+    /// Most (service, route) label sets in `/metrics` (see
+    /// [`Series`](super::Series)); past it new ones are counted under
+    /// `service="other", route="other"`.
+    pub max_metric_series: usize,
 }
 
 /// Default of [`RouterLimits::max_deadline_ms`]: 5 minutes.
@@ -69,6 +73,7 @@ impl Default for RouterLimits {
             max_services: 10_000,
             service_ttl_ms: 600_000,
             unknown_service_wait_ms: DEFAULT_UNKNOWN_SERVICE_WAIT_MS,
+            max_metric_series: super::DEFAULT_MAX_SERIES,
         }
     }
 }

@@ -17,6 +17,7 @@ mod accept;
 mod connection;
 mod deliver;
 mod job;
+mod labels;
 mod limits;
 mod outcome;
 mod readings;
@@ -26,11 +27,12 @@ mod settle;
 mod shutdown;
 
 pub use job::JobId;
+pub use labels::{DEFAULT_MAX_SERIES, OTHER, Series, SeriesKey, SeriesStats};
 pub use limits::{
     DEFAULT_MAX_DEADLINE_MS, DEFAULT_MAX_HELD_BYTES, DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_UNKNOWN_SERVICE_WAIT_MS, RouterLimits,
 };
-pub use outcome::{Confirm, Effect, Forward, Outcome, RemoteDone};
+pub use outcome::{Confirm, Effect, Failure, Forward, Outcome, Peer, RemoteDone};
 pub use readings::{Counters, Gauges, Histogram, LATENCY_BUCKETS_MS};
 pub use remote::Ticket;
 
@@ -127,7 +129,10 @@ impl Router {
             held_bytes: 0,
             last_sweep: 0,
             draining: false,
-            counters: Counters::default(),
+            counters: Counters {
+                series: Series::new(limits.max_metric_series),
+                ..Counters::default()
+            },
             forwarding: false,
             remote_jobs: HashMap::new(),
         }
@@ -141,32 +146,6 @@ impl Router {
     /// The counters kept since start.
     pub fn counters(&self) -> &Counters {
         &self.counters
-    }
-
-    /// Current gauges, sorted by service name.
-    pub fn gauges(&self) -> Gauges {
-        let mut gauges = Gauges {
-            held_bytes: self.held_bytes,
-            services: self.services.len(),
-            ..Gauges::default()
-        };
-        let mut names: Vec<&String> = self.services.keys().collect();
-        names.sort();
-        for name in names {
-            let Some(service) = self.services.get(name) else {
-                continue;
-            };
-            let in_flight = service
-                .conns
-                .iter()
-                .filter_map(|c| self.conns.get(c))
-                .map(|c| c.in_flight.len())
-                .sum();
-            gauges.connections.push((name.clone(), service.conns.len()));
-            gauges.in_flight.push((name.clone(), in_flight));
-            gauges.queued.push((name.clone(), service.queue.len()));
-        }
-        gauges
     }
 
     /// Unsettled requests delivered to services whose callers still wait,

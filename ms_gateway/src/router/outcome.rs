@@ -2,7 +2,7 @@
 
 use ms_protocol::{Envelope, Headers, MessageId, Payload, WireError};
 
-use super::{CallerId, ConnId, Origin, Ticket};
+use super::{CallerId, ConnId, InstanceKey, Origin, Ticket};
 
 /// One thing the I/O layer must do, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,6 +67,38 @@ pub enum Effect {
         /// The event's id.
         id: MessageId,
     },
+    /// A message from a service or from another node was refused or
+    /// failed (answered with an error, or a settlement refused): worth a
+    /// log line. HTTP callers' failures are logged by the HTTP edge.
+    Failed(Failure),
+}
+
+/// A refused or failed message, for its log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// Who sent it.
+    pub peer: Peer,
+    /// The frame's id.
+    pub id: MessageId,
+    /// Its `trace_id` header, if any.
+    pub trace_id: Option<String>,
+    /// The service it addressed (empty when unknown).
+    pub service: String,
+    /// The route it addressed (empty when unknown).
+    pub route: String,
+    /// The error answered.
+    pub error: WireError,
+}
+
+/// Who sent a refused or failed message: the key of its log budget.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Peer {
+    /// A connection.
+    Conn(ConnId),
+    /// A service instance (its connection, if it has one now).
+    Instance(InstanceKey),
+    /// Another node, through the backplane.
+    Backplane,
 }
 
 /// The answer to an HTTP caller.

@@ -1,20 +1,23 @@
 //! What the router counts and measures, read by `/metrics`: counters
-//! since start, the latency histogram, and gauges of its tables. Defined
-//! here, beside the state they describe, so the metrics renderer depends
-//! on the router and never the reverse.
+//! since start, latency histograms, and gauges of its tables. Defined
+//! here, beside the state they describe, so the metrics module depends
+//! on the router and never the reverse. Plain numbers only: the router
+//! stays free of I/O and of any metrics library.
 
 use std::collections::BTreeMap;
 
-use ms_protocol::ErrorCode;
+use super::labels::Series;
 
 /// Upper bounds of the latency histogram buckets, in milliseconds.
 pub const LATENCY_BUCKETS_MS: [u64; 12] =
     [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 5_000, 30_000];
 
-/// A cumulative histogram of request latencies in milliseconds.
+/// A histogram of request latencies in milliseconds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Histogram {
-    /// Observations at or below each bound of [`LATENCY_BUCKETS_MS`].
+    /// Observations in each bucket (not cumulative): above the previous
+    /// bound of [`LATENCY_BUCKETS_MS`] and at or below this one. What
+    /// lies above the last bound is `count` minus their sum.
     buckets: [u64; LATENCY_BUCKETS_MS.len()],
     /// All observations.
     count: u64,
@@ -25,10 +28,8 @@ pub struct Histogram {
 impl Histogram {
     /// Records one latency.
     pub fn observe(&mut self, ms: u64) {
-        for (bucket, bound) in self.buckets.iter_mut().zip(LATENCY_BUCKETS_MS) {
-            if ms <= bound {
-                *bucket += 1;
-            }
+        if let Some(index) = LATENCY_BUCKETS_MS.iter().position(|bound| ms <= *bound) {
+            self.buckets[index] += 1;
         }
         self.count += 1;
         self.sum_ms = self.sum_ms.saturating_add(ms);
@@ -39,8 +40,8 @@ impl Histogram {
         self.count
     }
 
-    /// Observations at or below each bound of [`LATENCY_BUCKETS_MS`].
-    pub fn buckets(&self) -> &[u64; LATENCY_BUCKETS_MS.len()] {
+    /// Observations in each bucket of [`LATENCY_BUCKETS_MS`], not cumulative.
+    pub fn bucket_counts(&self) -> &[u64; LATENCY_BUCKETS_MS.len()] {
         &self.buckets
     }
 
@@ -55,8 +56,6 @@ impl Histogram {
 pub struct Counters {
     /// Sessions that said hello.
     pub sessions_opened: u64,
-    /// Requests accepted into a queue.
-    pub requests_accepted: u64,
     /// Events accepted (once per publish, however many subscribers).
     pub events_accepted: u64,
     /// Deliveries of requests and events to services, first ones and again.
@@ -77,16 +76,26 @@ pub struct Counters {
     pub events_dropped: u64,
     /// Service names forgotten after their TTL without an instance.
     pub services_forgotten: u64,
-    /// Error answers to callers, by code (gateway-made and service-made).
-    pub errors: BTreeMap<String, u64>,
-    /// Time from acceptance to the service's answer.
-    pub latency: Histogram,
+    /// Requests accepted, error answers by code and latencies, per
+    /// (service, route), bounded in the number of label sets.
+    pub series: Series,
 }
 
 impl Counters {
-    /// Counts one error answer.
-    pub fn count_error(&mut self, code: &ErrorCode) {
-        *self.errors.entry(code.as_str().to_owned()).or_default() += 1;
+    /// Requests accepted over every series.
+    pub fn requests_accepted(&self) -> u64 {
+        self.series.iter().map(|(_, s)| s.requests).sum()
+    }
+
+    /// Error answers by code over every series.
+    pub fn errors_by_code(&self) -> BTreeMap<String, u64> {
+        let mut total = BTreeMap::new();
+        for (_, stats) in self.series.iter() {
+            for (code, n) in &stats.errors {
+                *total.entry(code.clone()).or_default() += n;
+            }
+        }
+        total
     }
 }
 

@@ -82,7 +82,7 @@ impl Router {
         self.services
             .entry(target.clone())
             .or_insert_with(|| Service::idle(now));
-        self.counters.requests_accepted += 1;
+        self.count_request(&target, &request.route);
         let sender = match &origin {
             Origin::Service(key) => format!("{}/{}", key.service, key.instance),
             Origin::Http(_) | Origin::Remote(_) => "http".to_owned(),
@@ -124,13 +124,13 @@ impl Router {
             return effects;
         };
         let request = job.envelope.clone();
-        self.counters
-            .latency
-            .observe(now.saturating_sub(job.accepted_at));
+        let (target, route) = (job.target.clone(), job.route().to_owned());
+        let latency = now.saturating_sub(job.accepted_at);
+        self.observe_latency(&target, &route, latency);
         let result = match answer.body {
             Body::Reply(reply) => Ok((reply.payload, answer.headers, answer.id)),
             Body::Error(report) => {
-                self.counters.count_error(&report.error.code);
+                self.count_error(&target, &route, &report.error.code);
                 Err(report.error)
             }
             _ => return effects,
@@ -279,6 +279,11 @@ impl Router {
     /// Whether instance `key` is connected here.
     pub fn is_connected(&self, key: &InstanceKey) -> bool {
         self.instances.contains_key(key)
+    }
+
+    /// The connection instance `key` has now, if any.
+    pub fn conn_of(&self, key: &InstanceKey) -> Option<ConnId> {
+        self.instances.get(key).copied()
     }
 
     /// Answers for instance `key` held here, unacked, from the backplane.

@@ -4,7 +4,7 @@
 use ms_protocol::{Body, Envelope, ErrorCode, Headers, MessageId, Payload, WireError};
 
 use super::job::{JobKind, JobState, weight};
-use super::{ConnId, Effect, JobId, Origin, Outcome, RemoteDone, Router};
+use super::{ConnId, Effect, Failure, JobId, Origin, Outcome, Peer, RemoteDone, Router};
 
 impl Router {
     /// A `reply` or `error` arrived on `conn`. It settles a request only
@@ -38,8 +38,13 @@ impl Router {
             });
         if let Some(job_id) = delivered_here {
             self.settle_request(job_id, envelope, now, effects);
-        } else if self.live_requests.contains_key(&correlation_id) {
+        } else if let Some(jobs) = self.live_requests.get(&correlation_id) {
             self.counters.settlements_refused += 1;
+            let (service, route) = jobs
+                .first()
+                .and_then(|j| self.jobs.get(j))
+                .map(|j| (j.target.clone(), j.route().to_owned()))
+                .unwrap_or_default();
             let error = WireError::new(
                 ErrorCode::BadRequest,
                 format!(
@@ -47,6 +52,14 @@ impl Router {
                      only the connection holding it can settle it"
                 ),
             );
+            effects.push(Effect::Failed(Failure {
+                peer: Peer::Conn(conn),
+                id: envelope.id.clone(),
+                trace_id: envelope.headers.trace_id().map(str::to_owned),
+                service,
+                route,
+                error: error.clone(),
+            }));
             effects.push(Effect::Send {
                 conn,
                 envelope: Envelope::error(Some(&envelope.id), error),
@@ -65,15 +78,17 @@ impl Router {
             return;
         };
         let target = job.target.clone();
-        if let (JobState::InFlight(_), JobKind::Request { origin, .. }) = (&job.state, &job.kind) {
+        if let (JobState::InFlight(_), JobKind::Request { origin, route }) = (&job.state, &job.kind)
+        {
             let latency = now.saturating_sub(job.accepted_at);
-            self.counters.latency.observe(latency);
             let origin = origin.clone();
+            let route = route.clone();
             let request = job.envelope.clone();
+            self.observe_latency(&target, &route, latency);
             let result = match answer.body {
                 Body::Reply(reply) => Ok((reply.payload, answer.headers, answer.id)),
                 Body::Error(report) => {
-                    self.counters.count_error(&report.error.code);
+                    self.count_error(&target, &route, &report.error.code);
                     Err(report.error)
                 }
                 _ => return,
@@ -107,7 +122,7 @@ impl Router {
                 self.remove_job(job_id);
             }
             (JobKind::Request { .. }, JobState::Expired(_)) => {}
-            (JobKind::Request { origin, .. }, state) => {
+            (JobKind::Request { origin, route }, state) => {
                 let error = if self.is_never_seen(&job.target) {
                     unknown_service(&job.target, "before the deadline")
                 } else {
@@ -119,9 +134,10 @@ impl Router {
                 if let JobState::InFlight(conn) = state {
                     // The slot stays taken until the service settles it or drops:
                     // the service is still working on it.
-                    self.counters.count_error(&error.code);
                     let origin = origin.clone();
                     let request = job.envelope.clone();
+                    let (target, route) = (job.target.clone(), route.clone());
+                    self.count_error(&target, &route, &error.code);
                     self.answer(&origin, &request, Err(error), effects);
                     if let Some(job) = self.jobs.get_mut(&job_id) {
                         job.state = JobState::Expired(conn);
@@ -160,10 +176,11 @@ impl Router {
         let Some(job) = self.jobs.get(&job_id) else {
             return;
         };
-        if let JobKind::Request { origin, .. } = &job.kind {
+        if let JobKind::Request { origin, route } = &job.kind {
             let origin = origin.clone();
             let request = job.envelope.clone();
-            self.counters.count_error(&error.code);
+            let (target, route) = (job.target.clone(), route.clone());
+            self.count_error(&target, &route, &error.code);
             self.answer(&origin, &request, Err(error), effects);
         }
         self.remove_job(job_id);
@@ -190,6 +207,23 @@ impl Router {
         let mut headers = Headers::new();
         if let Some(trace_id) = request.headers.trace_id() {
             headers.set_trace_id(trace_id);
+        }
+        if let Err(error) = &result {
+            let peer = match origin {
+                Origin::Http(_) => None,
+                Origin::Service(key) => Some(Peer::Instance(key.clone())),
+                Origin::Remote(_) => Some(Peer::Backplane),
+            };
+            if let (Some(peer), Body::Request(r)) = (peer, &request.body) {
+                effects.push(Effect::Failed(Failure {
+                    peer,
+                    id: request.id.clone(),
+                    trace_id: request.headers.trace_id().map(str::to_owned),
+                    service: r.to.clone(),
+                    route: r.route.clone(),
+                    error: error.clone(),
+                }));
+            }
         }
         match origin {
             Origin::Remote(ticket) => {

@@ -268,25 +268,111 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// The value of one unlabelled metric, read from `GET /metrics`.
+/// The value of one metric family, read from `GET /metrics`: its only
+/// sample, or the sum of its labelled samples (0 when it has none yet).
 pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
-    let response = http(
-        addr,
-        "GET",
-        "/metrics",
-        &[("Authorization", &basic(USER))],
-        "",
-    )
-    .await;
+    let response = get(addr, "/metrics").await;
     assert_eq!(response.status, 200);
-    response
-        .body
+    let total: f64 = samples(&response.body, name).iter().map(|(_, v)| v).sum();
+    total as u64
+}
+
+/// Every sample of family `name` in a scrape: its labels (`{...}` or
+/// empty) and value. Fails when the scrape does not declare the family.
+pub fn samples(scrape: &str, name: &str) -> Vec<(String, f64)> {
+    let family = ["_bucket", "_sum", "_count"]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name);
+    let declared = |family: &str| {
+        scrape.lines().any(|l| {
+            l.strip_prefix("# TYPE ")
+                .and_then(|t| t.strip_prefix(family))
+                .is_some_and(|t| t.starts_with(' '))
+        })
+    };
+    assert!(
+        declared(name) || declared(family),
+        "no metric family {name} in\n{scrape}"
+    );
+    scrape
         .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
-        .unwrap_or_else(|| panic!("no metric {name} in {}", response.body))
-        .trim()
-        .parse()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|line| {
+            let rest = line.strip_prefix(name)?;
+            let (labels, value) = match rest.strip_prefix('{') {
+                Some(labelled) => {
+                    let (labels, value) = labelled.split_once("} ")?;
+                    (format!("{{{labels}}}"), value)
+                }
+                None => (String::new(), rest.strip_prefix(' ')?),
+            };
+            Some((labels, value.trim().parse().unwrap()))
+        })
+        .collect()
+}
+
+/// Runs `promtool check metrics` on a scrape; fails with its findings.
+pub fn promtool_check(scrape: &str) {
+    use std::io::Write as _;
+    let spawned = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) => panic!(
+            "cannot run promtool ({e}): install the Debian package `prometheus` \
+             (scripts/test does) to check scrapes with `promtool check metrics`"
+        ),
+    };
+    child
+        .stdin
+        .take()
         .unwrap()
+        .write_all(scrape.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool check metrics failed:\n{}{}\nscrape:\n{scrape}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The rest of a started binary's stdout, line by line.
+pub type StdoutLines = tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>;
+
+/// Reads the first stdout line of a started `ms-gateway` (spawned with
+/// `stdout(Stdio::piped())`), `listening on ADDR`: the address, and the
+/// rest of its stdout.
+pub async fn listening(child: &mut tokio::process::Child) -> (SocketAddr, StdoutLines) {
+    use tokio::io::AsyncBufReadExt as _;
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = within("the listening line", lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    let addr = first
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("not a listening line: {first:?}"))
+        .parse()
+        .unwrap();
+    (addr, lines)
+}
+
+/// Sends SIGTERM to a started binary (the signal container platforms stop with).
+pub async fn sigterm(child: &tokio::process::Child) {
+    let pid = child.id().unwrap().to_string();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
 }
 
 /// A websocket opened by hand over TCP, for frames a polite client cannot
