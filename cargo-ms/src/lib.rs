@@ -11,6 +11,10 @@
 //! # Ok::<(), cargo_ms::ScaffoldError>(())
 //! ```
 
+mod locate;
+
+pub use locate::{Found, Located, built_from, locate};
+
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
