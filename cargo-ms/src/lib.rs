@@ -487,6 +487,16 @@ mod tests {
     }
 
     #[test]
+    fn no_template_links_to_a_placeholder_host() {
+        for (path, template) in TEMPLATES {
+            assert!(
+                !template.contains("example.invalid"),
+                "{path} links to example.invalid"
+            );
+        }
+    }
+
+    #[test]
     fn the_dependency_is_a_version_or_an_absolute_checkout_path() {
         let version = Dependency::Version("0.1".into());
         assert_eq!(version.toml(false), r#"{ version = "0.1" }"#);

@@ -1,4 +1,5 @@
-//! /metrics answers Prometheus text with every metric family of issue 3.
+//! /metrics answers Prometheus text with every metric family that
+//! docs/gateway.md lists.
 
 mod common;
 
