@@ -11,6 +11,10 @@
 //! # Ok::<(), cargo_ms::ScaffoldError>(())
 //! ```
 
+mod locate;
+
+pub use locate::{Found, Located, built_from, locate};
+
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -480,6 +484,16 @@ mod tests {
             .expect("main")
             .contents;
         assert!(main.contains("ms_runtime::run_from_env(invoice_ocr::InvoiceOcr)"));
+    }
+
+    #[test]
+    fn no_template_links_to_a_placeholder_host() {
+        for (path, template) in TEMPLATES {
+            assert!(
+                !template.contains("example.invalid"),
+                "{path} links to example.invalid"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! `cargo ms`: project tools for ms_runtime services.
 //!
 //! ```text
-//! cargo ms new NAME [--path DIR] [--ms-path CHECKOUT]
+//! cargo ms new NAME [--path DIR] [--ms-path CHECKOUT | --ms-version VERSION]
 //! ```
 //!
 //! Installed with `cargo install --path cargo-ms`, cargo finds it as the
@@ -10,7 +10,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use cargo_ms::{Dependency, Project};
+use cargo_ms::{Dependency, Found, Project};
 use clap::{Parser, Subcommand};
 
 /// Project tools for ms_runtime services.
@@ -32,14 +32,36 @@ enum Command {
         /// The directory to create (default: ./NAME). It must not exist.
         #[arg(long, value_name = "DIR")]
         path: Option<PathBuf>,
-        /// Depend on a local ms_runtime checkout instead of the published
-        /// version (for development of ms_runtime itself).
+        /// Depend on this local ms_runtime checkout. Without it (and
+        /// without --ms-version), the checkout around the current directory
+        /// is used, else the one cargo-ms was built from.
         #[arg(long, value_name = "CHECKOUT")]
         ms_path: Option<PathBuf>,
-        /// The ms_runtime version to depend on without --ms-path.
-        #[arg(long, default_value = "0.1", conflicts_with = "ms_path")]
-        ms_version: String,
+        /// Depend on this ms_runtime version from a registry instead of a
+        /// checkout (the crates are not on crates.io yet).
+        #[arg(long, value_name = "VERSION", conflicts_with = "ms_path")]
+        ms_version: Option<String>,
     },
+}
+
+/// The checkout to depend on when none is named, said out loud: the one
+/// around the current directory, else the one this binary was built from.
+fn default_checkout() -> Option<Result<Dependency, cargo_ms::ScaffoldError>> {
+    let here = std::env::current_dir().ok()?;
+    let located = cargo_ms::locate(&here, Some(&cargo_ms::built_from()))?;
+    let dependency = Dependency::checkout(&located.root);
+    if let Ok(Dependency::Checkout(root)) = &dependency {
+        let how = match located.found {
+            Found::Enclosing => "the current directory is inside it",
+            Found::BuiltFrom => "this cargo-ms was built from it",
+        };
+        println!(
+            "depending on the ms_runtime checkout at {} by path ({how}); \
+             --ms-path DIR chooses another",
+            root.display()
+        );
+    }
+    Some(dependency)
 }
 
 fn main() -> ExitCode {
@@ -55,9 +77,25 @@ fn main() -> ExitCode {
         ms_version,
     } = Cli::parse_from(args).command;
 
-    let created = ms_path
-        .map(|root| Dependency::checkout(&root))
-        .unwrap_or(Ok(Dependency::Version(ms_version)))
+    let dependency = match (ms_path, ms_version) {
+        (Some(root), _) => Dependency::checkout(&root),
+        (None, Some(version)) => Ok(Dependency::Version(version)),
+        (None, None) => match default_checkout() {
+            Some(dependency) => dependency,
+            None => {
+                eprintln!(
+                    "cargo ms new: no ms_runtime checkout found, and the ms_runtime crates are \
+                     not on crates.io yet, so a project depending on a version would not build \
+                     (nothing was written).\n  \
+                     Run this inside a checkout of the ms_runtime repository, or name one:  \
+                     cargo ms new {name} --ms-path /path/to/ms_runtime\n  \
+                     (--ms-version VERSION depends on a registry that has the crates)"
+                );
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let created = dependency
         .and_then(|dependency| Project::new(&name, dependency))
         .and_then(|project| {
             let dir = path.unwrap_or_else(|| PathBuf::from(&name));

@@ -62,9 +62,19 @@ fn new_writes_a_complete_project_depending_on_the_checkout() {
 }
 
 #[test]
-fn path_chooses_the_directory_and_the_version_is_the_default_dependency() {
+fn path_chooses_the_directory_and_ms_version_a_registry_dependency() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let out = cargo_ms(&["new", "ocr", "--path", "services/ocr-svc"], tmp.path());
+    let out = cargo_ms(
+        &[
+            "new",
+            "ocr",
+            "--path",
+            "services/ocr-svc",
+            "--ms-version",
+            "0.1",
+        ],
+        tmp.path(),
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     let manifest =
         std::fs::read_to_string(tmp.path().join("services/ocr-svc/Cargo.toml")).expect("manifest");
@@ -114,4 +124,35 @@ fn a_bad_name_or_checkout_is_refused_and_nothing_is_written() {
         stderr(&out)
     );
     assert_eq!(std::fs::read_dir(tmp.path()).expect("list").count(), 0);
+}
+
+#[test]
+fn without_ms_path_the_checkout_is_found_and_named() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let runtime = std::fs::canonicalize(Path::new(checkout()).join("ms_runtime")).expect("path");
+    let expected = format!(r#"ms_runtime = {{ path = "{}" }}"#, runtime.display());
+
+    // from inside the checkout
+    let target = tmp.path().join("inside");
+    let target = target.to_str().expect("utf-8 path");
+    let out = cargo_ms(
+        &["ms", "new", "ocr", "--path", target],
+        Path::new(checkout()),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("the current directory is inside it"),
+        "{said}"
+    );
+    let manifest = std::fs::read_to_string(tmp.path().join("inside/Cargo.toml")).expect("manifest");
+    assert!(manifest.contains(&expected), "{manifest}");
+
+    // from elsewhere: the checkout this binary was built from
+    let out = cargo_ms(&["ms", "new", "ocr"], tmp.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("this cargo-ms was built from it"), "{said}");
+    let manifest = std::fs::read_to_string(tmp.path().join("ocr/Cargo.toml")).expect("manifest");
+    assert!(manifest.contains(&expected), "{manifest}");
 }

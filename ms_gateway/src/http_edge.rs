@@ -1,5 +1,5 @@
 //! The HTTP side of the gateway: the websocket upgrade and the HTTP edge
-//! for callers that are not services (PROTOCOL.md section 7).
+//! for callers that are not services (docs/protocol.md section 7).
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -155,7 +155,7 @@ async fn read_body(
         })
 }
 
-/// Refuses a path segment that is not a protocol name (PROTOCOL.md section 2).
+/// Refuses a path segment that is not a protocol name (docs/protocol.md section 2).
 fn check_name(field: &str, value: &str) -> Result<(), WireError> {
     let valid = (1..=128).contains(&value.len())
         && value

@@ -1,7 +1,7 @@
 //! Threat: one account forges another caller's answer. A `reply` or `error`
 //! settles a request only on the connection the request is delivered to;
 //! from any other it settles nothing and is answered `bad_request`
-//! (PROTOCOL.md section 4, revision 2).
+//! (docs/protocol.md section 4, revision 2).
 
 mod common;
 

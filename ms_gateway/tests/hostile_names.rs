@@ -1,7 +1,7 @@
 //! Threat: a newline in `hello.service` forged a whole gateway log line, and
 //! odd names grew odd metric labels. Names (`service`, `instance`,
 //! `version`, `to`, `route`, `topic`) are 1..=128 bytes of `[A-Za-z0-9._-]`;
-//! anything else is answered `bad_request` (PROTOCOL.md section 2).
+//! anything else is answered `bad_request` (docs/protocol.md section 2).
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! Threat: one connection grows the gateway by gigabytes with a frame header
 //! that declares 2^62 bytes, or with fragments that add up past the limit.
 //! The limit holds while reading: the gateway closes with 1009 at the
-//! header, before it buffers the data (PROTOCOL.md section 1, revision 2).
+//! header, before it buffers the data (docs/protocol.md section 1, revision 2).
 //! Text that is not UTF-8 closes with 1007.
 
 mod common;

@@ -1,6 +1,6 @@
 //! Threat: a second hello for a connected instance takes its place silently.
 //! The newer connection replaces the older, which is closed with 4001, and
-//! answers owed to the instance go to its live connection (PROTOCOL.md
+//! answers owed to the instance go to its live connection (docs/protocol.md
 //! section 3, revision 2).
 
 mod common;

@@ -1,4 +1,4 @@
-//! A frame over max_frame_bytes closes the connection with 1009 (PROTOCOL.md
+//! A frame over max_frame_bytes closes the connection with 1009 (docs/protocol.md
 //! section 1, revision 2); an HTTP body over the limit gets 413.
 
 mod common;

@@ -60,7 +60,7 @@ impl MessageId {
     ///
     /// The bits come from a ChaCha12 generator per thread, seeded from the
     /// operating system on first use and reseeded every 64 KiB of output
-    /// (`rand::rng()`): unpredictable like a UUID v4 (PROTOCOL.md section 2
+    /// (`rand::rng()`): unpredictable like a UUID v4 (docs/protocol.md section 2
     /// asks for at least 96 such bits), without a system call per id (the
     /// runtime makes one for every reply it sends). Nobody can guess the
     /// next id from ids already seen.

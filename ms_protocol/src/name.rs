@@ -2,7 +2,7 @@
 
 use super::MAX_NAME_BYTES;
 
-/// Why a string cannot be a name (PROTOCOL.md section 2).
+/// Why a string cannot be a name (docs/protocol.md section 2).
 ///
 /// Names end up in log lines, metric labels and the gateway's HTTP paths,
 /// so they are restricted to 1 to [`MAX_NAME_BYTES`] bytes of

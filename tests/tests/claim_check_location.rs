@@ -5,7 +5,7 @@
 //! bucket, another prefix, a `..` walk out of the prefix (all refused
 //! `bad_request` before any read, the handler never runs), and a
 //! reference inside the claim location with a wrong size or digest (the
-//! error names the check, never what was found). PROTOCOL.md section 6.
+//! error names the check, never what was found). docs/protocol.md section 6.
 
 mod scripted;
 

@@ -2,7 +2,7 @@
 //! reusing its request ids. A scripted gateway delivers id X from `a/1`,
 //! then the same id X from `b/1`: the handler runs again for `b/1`, which
 //! never receives `a/1`'s answer; a redelivery from `a/1` is still answered
-//! from memory (PROTOCOL.md section 4: the key is (`from`, `id`)).
+//! from memory (docs/protocol.md section 4: the key is (`from`, `id`)).
 
 mod scripted;
 

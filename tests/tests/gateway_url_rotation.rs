@@ -1,6 +1,6 @@
 //! `MS_GATEWAY_URL` listing several gateway nodes: the runtime takes the next
 //! one at each connection attempt, so a dead first node does not keep the
-//! service away (PROTOCOL.md section 8: a service needs only node URLs).
+//! service away (docs/protocol.md section 8: a service needs only node URLs).
 
 use ms_runtime::testing::TestKit;
 use ms_runtime::{Context, HandlerError, ms_service};

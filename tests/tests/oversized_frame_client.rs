@@ -3,7 +3,7 @@
 //! up without bound; or slips invalid UTF-8 into a text frame. A raw
 //! websocket server plays it: the service closes with 1009 (1007 for the
 //! UTF-8) as soon as the header or fragment shows it, not after buffering,
-//! and connects again (PROTOCOL.md section 1). A gateway cannot lift the
+//! and connects again (docs/protocol.md section 1). A gateway cannot lift the
 //! service's own cap (`Tuning::max_frame_bytes`) by offering huge frames.
 
 mod scripted;

@@ -105,7 +105,7 @@ impl Ledger {
         }
         // a connection's redeliveries all go out right after `welcome`, so
         // an unanswered request is always delivered on the connection its
-        // reply comes on (PROTOCOL.md section 4)
+        // reply comes on (docs/protocol.md section 4)
         assert!(
             self.in_flight.remove(&n),
             "a reply to {request}, not delivered on this connection"

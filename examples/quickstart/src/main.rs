@@ -1,6 +1,7 @@
 //! The demo: starts an embedded gateway with its S3-compatible store (no
-//! external gateway, no account needed), runs two services that call each
-//! other through it, and takes them through every part of the runtime:
+//! external gateway, no account needed), runs two services through it
+//! (`notes` calls `tagger`; `tagger` hears the event `notes` publishes),
+//! and takes them through every part of the runtime:
 //! typed routes, a call to a second service, an event, structured logs,
 //! S3 uploads and downloads with progress bars, and a claim check for a
 //! payload too big to travel inline. It prints what happens and the `curl`

@@ -1,7 +1,7 @@
 //! The values inside the attributes: names and durations.
 
 /// A service, route, topic or version name, under the protocol's rule
-/// (PROTOCOL.md section 2: 1 to 128 bytes of `[A-Za-z0-9._-]`). The gateway
+/// (docs/protocol.md section 2: 1 to 128 bytes of `[A-Za-z0-9._-]`). The gateway
 /// refuses a `hello` that breaks it, so the macro says so at compile time.
 pub(super) fn check_name(name: &str) -> Result<(), String> {
     const ALLOWED: &str = "it may hold only A-Z, a-z, 0-9, '.', '_' and '-'";

@@ -7,7 +7,7 @@ use super::FrameText;
 use crate::protocol::MessageId;
 
 /// Who sent a request and its id: the key of everything the runtime keeps
-/// per request (PROTOCOL.md section 4). The same id from another `from` is
+/// per request (docs/protocol.md section 4). The same id from another `from` is
 /// another request, so one account cannot read another's answers by
 /// reusing its ids.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

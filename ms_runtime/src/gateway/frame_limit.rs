@@ -1,4 +1,4 @@
-//! The frame limit, enforced while reading (PROTOCOL.md section 1).
+//! The frame limit, enforced while reading (docs/protocol.md section 1).
 //!
 //! actix-http's websocket [`Codec`] checks a frame's size only once the
 //! whole frame is in its buffer, and leaves fragments to the caller: a

@@ -1,4 +1,4 @@
-//! Claim checks (PROTOCOL.md section 6): a large payload goes to the store,
+//! Claim checks (docs/protocol.md section 6): a large payload goes to the store,
 //! the message carries a [`PayloadRef`] with its size and SHA-256.
 
 use bytes::Bytes;

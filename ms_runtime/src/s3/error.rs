@@ -111,7 +111,7 @@ pub enum S3Error {
     /// Downloaded bytes do not match what was promised (size or SHA-256),
     /// or a claim's body is not JSON. What was found is not kept: an error
     /// that travels back to a sender must not reveal an object's real size
-    /// or digest (PROTOCOL.md section 6).
+    /// or digest (docs/protocol.md section 6).
     #[error(
         "{bucket}/{key} failed its integrity check: {what} does not match, expected {expected}"
     )]
