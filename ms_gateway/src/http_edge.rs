@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{FromRequest as _, HttpRequest, HttpResponse, dev, web};
 use futures_util::StreamExt as _;
 use ms_protocol::clock::now_ms;
@@ -18,6 +18,7 @@ use crate::frame_guard::FrameGuard;
 use crate::hub::Hub;
 use crate::router::Outcome;
 use crate::session::{self, Inbound, SessionLimits};
+use crate::trace::EdgeTrace;
 
 /// Deadline of an invocation without `X-Timeout-Ms`.
 pub const DEFAULT_INVOKE_TIMEOUT_MS: u64 = 30_000;
@@ -66,14 +67,10 @@ async fn authenticate(
     })
 }
 
-fn error_response(error: &WireError, trace_id: Option<&str>) -> HttpResponse {
+fn error_response(error: &WireError) -> HttpResponse {
     let status =
         StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = HttpResponse::build(status);
-    if let Some(trace_id) = trace_id.and_then(|t| HeaderValue::from_str(t).ok()) {
-        response.insert_header(("X-Trace-Id", trace_id));
-    }
-    response.json(error)
+    HttpResponse::build(status).json(error)
 }
 
 async fn websocket(
@@ -86,10 +83,10 @@ async fn websocket(
         Err(response) => return *response,
     };
     if state.hub.is_draining() {
-        return error_response(
-            &WireError::new(ErrorCode::Overloaded, "the gateway is shutting down"),
-            None,
-        );
+        return error_response(&WireError::new(
+            ErrorCode::Overloaded,
+            "the gateway is shutting down",
+        ));
     }
     // The frame limit must hold while reading: the guard follows frame
     // headers in the raw bytes and stops the stream before a big frame is
@@ -179,14 +176,6 @@ fn json_body(bytes: Vec<u8>) -> Result<Json, WireError> {
         .map_err(|e| WireError::new(ErrorCode::BadRequest, format!("the body is not JSON: {e}")))
 }
 
-fn trace_id(req: &HttpRequest) -> String {
-    req.headers()
-        .get("X-Trace-Id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| !t.is_empty())
-        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
-}
-
 async fn invoke(
     req: HttpRequest,
     path: web::Path<(String, String)>,
@@ -197,9 +186,30 @@ async fn invoke(
         Ok(principal) => principal,
         Err(response) => return *response,
     };
-    let trace_id = trace_id(&req);
+    let edge = EdgeTrace::start(
+        state.hub.tracer(),
+        &req,
+        "/v1/invoke/{service}/{route}",
+        &[
+            ("rpc.system", "ms_protocol"),
+            ("rpc.service", &path.0),
+            ("rpc.method", &path.1),
+        ],
+    );
+    let response = invoke_traced(&req, path, body, &state, principal, &edge).await;
+    edge.answer(response)
+}
+
+async fn invoke_traced(
+    req: &HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Payload,
+    state: &EdgeState,
+    principal: Principal,
+    edge: &EdgeTrace,
+) -> HttpResponse {
     if let Err(error) = principal.check_call(&path.0) {
-        return error_response(&error, Some(&trace_id));
+        return error_response(&error);
     }
     let max = state.max_deadline_ms;
     let timeout_ms = match req.headers().get("X-Timeout-Ms") {
@@ -211,23 +221,23 @@ async fn invoke(
                     ErrorCode::BadRequest,
                     format!("X-Timeout-Ms must be an integer from 1 to {max}"),
                 );
-                return error_response(&error, Some(&trace_id));
+                return error_response(&error);
             }
         },
     };
     let (service, route) = path.into_inner();
     if let Err(error) = check_name("service", &service).and(check_name("route", &route)) {
-        return error_response(&error, Some(&trace_id));
+        return error_response(&error);
     }
     let payload = match read_body(body, state.limits.max_frame_bytes, state.body_timeout)
         .await
         .and_then(json_body)
     {
         Ok(json) => json,
-        Err(error) => return error_response(&error, Some(&trace_id)),
+        Err(error) => return error_response(&error),
     };
     let mut headers = Headers::new();
-    headers.set_trace_id(trace_id.clone());
+    edge.write(&mut headers);
     headers.set_deadline_ms(now_ms().saturating_add(timeout_ms));
     let request = Request {
         to: service,
@@ -255,7 +265,6 @@ async fn invoke(
     match outcome {
         Outcome::Reply { payload, .. } => {
             let mut response = HttpResponse::Ok();
-            response.insert_header(("X-Trace-Id", trace_id.as_str()));
             response.content_type("application/json");
             match payload {
                 Payload::Inline(json) => response.body(json.as_str().to_owned()),
@@ -265,7 +274,7 @@ async fn invoke(
                 }
             }
         }
-        Outcome::Failed(error) => error_response(&error, Some(&trace_id)),
+        Outcome::Failed(error) => error_response(&error),
     }
 }
 
@@ -279,23 +288,42 @@ async fn publish(
         Ok(principal) => principal,
         Err(response) => return *response,
     };
-    let trace_id = trace_id(&req);
-    let topic = topic.into_inner();
+    let edge = EdgeTrace::start(
+        state.hub.tracer(),
+        &req,
+        "/v1/publish/{topic}",
+        &[
+            ("messaging.system", "ms_protocol"),
+            ("messaging.operation.type", "send"),
+            ("messaging.destination.name", &topic),
+        ],
+    );
+    let response = publish_traced(topic.into_inner(), body, &state, principal, &edge).await;
+    edge.answer(response)
+}
+
+async fn publish_traced(
+    topic: String,
+    body: web::Payload,
+    state: &EdgeState,
+    principal: Principal,
+    edge: &EdgeTrace,
+) -> HttpResponse {
     if let Err(error) = check_name("topic", &topic) {
-        return error_response(&error, Some(&trace_id));
+        return error_response(&error);
     }
     if let Err(error) = principal.check_publish(&topic) {
-        return error_response(&error, Some(&trace_id));
+        return error_response(&error);
     }
     let payload = match read_body(body, state.limits.max_frame_bytes, state.body_timeout)
         .await
         .and_then(json_body)
     {
         Ok(json) => json,
-        Err(error) => return error_response(&error, Some(&trace_id)),
+        Err(error) => return error_response(&error),
     };
     let mut headers = Headers::new();
-    headers.set_trace_id(trace_id.clone());
+    edge.write(&mut headers);
     let event = Envelope::event(topic, Payload::Inline(payload)).with_headers(headers);
     let id = event.id.to_string();
     let stored = match state.hub.publish(event) {
@@ -312,10 +340,8 @@ async fn publish(
         Err(error) => Err(error),
     };
     match stored {
-        Ok(()) => HttpResponse::Accepted()
-            .insert_header(("X-Trace-Id", trace_id.as_str()))
-            .json(serde_json::json!({ "id": id })),
-        Err(error) => error_response(&error, Some(&trace_id)),
+        Ok(()) => HttpResponse::Accepted().json(serde_json::json!({ "id": id })),
+        Err(error) => error_response(&error),
     }
 }
 

@@ -22,6 +22,7 @@ use crate::router::{
     CallerId, ConnId, Effect, Forward, InstanceKey, Outcome, RemoteDone, Router, RouterLimits,
     Ticket,
 };
+use crate::trace::GatewayTracer;
 
 /// Close code for a session whose peer does not read what it is sent.
 pub const CLOSE_SLOW_PEER: u16 = 1008;
@@ -107,6 +108,8 @@ pub struct Hub {
     backplane_up: AtomicBool,
     /// Woken when local connections may have free slots again.
     slots: tokio::sync::Notify,
+    /// Trace sanitising and gateway-hop spans.
+    tracer: GatewayTracer,
 }
 
 #[derive(Debug)]
@@ -156,7 +159,20 @@ impl Hub {
             orders,
             backplane_up: AtomicBool::new(true),
             slots: tokio::sync::Notify::new(),
+            tracer: GatewayTracer::default(),
         }
+    }
+
+    /// The same hub, tracing with `tracer` (the default only sanitises).
+    #[must_use]
+    pub fn with_tracer(mut self, tracer: GatewayTracer) -> Self {
+        self.tracer = tracer;
+        self
+    }
+
+    /// Trace sanitising and spans (the HTTP edge starts its spans here).
+    pub fn tracer(&self) -> &GatewayTracer {
+        &self.tracer
     }
 
     /// The hub's logger.
@@ -246,7 +262,8 @@ impl Hub {
     }
 
     /// A decoded frame from a session.
-    pub fn frame(&self, conn: ConnId, envelope: Envelope) {
+    pub fn frame(&self, conn: ConnId, mut envelope: Envelope) {
+        self.tracer.received(conn, &mut envelope);
         let mut inner = self.lock();
         let effects = inner.router.frame(conn, envelope, now_ms());
         self.run(&mut inner, effects);
@@ -311,6 +328,7 @@ impl Hub {
 
     /// Answers what passed its deadline.
     pub fn tick(&self) {
+        self.tracer.sweep(now_ms());
         let mut inner = self.lock();
         let effects = inner.router.tick(now_ms());
         self.run(&mut inner, effects);
@@ -374,6 +392,7 @@ impl Hub {
             match effect {
                 Effect::Send { conn, envelope } => match encode(&envelope) {
                     Ok(text) => {
+                        self.tracer.sending(conn, &envelope);
                         if let Some(slow) = self.enqueue(inner, conn, text) {
                             effects.extend(slow);
                         }

@@ -43,6 +43,7 @@ impl DispatchBench {
             handles,
             crate::placement::Placement::new(threads, crate::Tuning::default().inline_budget),
             discard,
+            crate::trace::Tracer::default(),
         ));
         let (tx, replies) = mpsc::unbounded_channel();
         let sink = SettleSink { replies: tx }.start();

@@ -10,11 +10,12 @@ use futures_util::FutureExt as _;
 use futures_util::future::LocalBoxFuture;
 use slog::{Logger, error, o};
 
-use crate::context::Context as HandlerContext;
+use crate::context::{Context as HandlerContext, Delivered};
 use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome};
 use crate::handler::{Event, Handler, Request};
 use crate::placement::Placement;
 use crate::protocol::{ErrorCode, WireError};
+use crate::trace::{Handled, MessageTrace, Tracer};
 
 /// Runs a [`Handler`] in handler actors spread over a pool of arbiters.
 pub(crate) struct HandlerPool<H> {
@@ -23,6 +24,7 @@ pub(crate) struct HandlerPool<H> {
     next: usize,
     placement: Placement,
     log: Logger,
+    tracer: Tracer,
 }
 
 impl<H: Handler> HandlerPool<H> {
@@ -33,6 +35,7 @@ impl<H: Handler> HandlerPool<H> {
         arbiters: Arc<Vec<ArbiterHandle>>,
         placement: Placement,
         log: Logger,
+        tracer: Tracer,
     ) -> Self {
         Self {
             handler,
@@ -40,6 +43,7 @@ impl<H: Handler> HandlerPool<H> {
             next: 0,
             placement,
             log,
+            tracer,
         }
     }
 
@@ -57,6 +61,7 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
         let handler = self.handler.clone();
         let gateway = gateway.clone();
         let log = self.log.clone();
+        let tracer = self.tracer.clone();
         let placement = self.placement.clone();
         let route = match &delivery.kind {
             DeliveryKind::Request { route, .. } => route.clone(),
@@ -68,7 +73,7 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
                 let id = delivery.id.clone();
                 let from = delivery.kind.from().map(str::to_owned);
                 let settle_to = gateway.clone();
-                let work = Box::pin(run_delivery(handler, delivery, gateway, log));
+                let work = Box::pin(run_delivery(handler, delivery, gateway, log, tracer));
                 let (outcome, overstayed) = placement.timed(work).await;
                 placement.report(&route, overstayed);
                 settle_to.settle(id, from, outcome);
@@ -123,13 +128,38 @@ impl Actor for HandlerActor {
     }
 }
 
+/// Runs one delivery to its outcome inside its handling span, which ends
+/// (marked failed with the error's code when the outcome is an error) once
+/// the outcome is known.
+async fn run_delivery<H: Handler>(
+    handler: Arc<H>,
+    mut delivery: Delivery,
+    gateway: Gateway,
+    log: Logger,
+    tracer: Tracer,
+) -> Outcome {
+    let handled = match &delivery.kind {
+        DeliveryKind::Request { route, .. } => Handled::Request { route },
+        DeliveryKind::Event { topic } => Handled::Event { topic },
+    };
+    let trace = tracer.handling(handled, delivery.id.as_str(), &mut delivery.headers);
+    let trace = Arc::new(trace);
+    let outcome = handle_delivery(handler, delivery, gateway, log, trace.clone(), tracer).await;
+    if let Outcome::Failed(error) = &outcome {
+        trace.fail(&error.code, &error.message);
+    }
+    outcome
+}
+
 /// Runs one delivery to its outcome: deadline enforced (the handler's future
 /// is dropped, so cancelled, when it passes), panics caught and reported.
-async fn run_delivery<H: Handler>(
+async fn handle_delivery<H: Handler>(
     handler: Arc<H>,
     delivery: Delivery,
     gateway: Gateway,
     log: Logger,
+    trace: Arc<MessageTrace>,
+    tracer: Tracer,
 ) -> Outcome {
     let Delivery {
         id,
@@ -148,14 +178,13 @@ async fn run_delivery<H: Handler>(
         if is_request { "route" } else { "topic" } => name.clone(),
         "trace_id" => trace_id.clone().unwrap_or_default(),
     ));
-    let ctx = HandlerContext::new(
-        id.clone(),
-        name,
-        headers.clone(),
-        deadline,
-        log.clone(),
-        gateway.clone(),
-    );
+    let delivered = Delivered {
+        id: id.clone(),
+        route: name,
+        headers: headers.clone(),
+        time_left: deadline,
+    };
+    let ctx = HandlerContext::new(delivered, log.clone(), gateway.clone(), trace, tracer);
     let work = async {
         // a claim check is fetched and verified before the handler sees it
         let payload = match crate::claim_check::incoming(gateway.claims(), payload).await {
