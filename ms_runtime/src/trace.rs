@@ -212,3 +212,47 @@ impl MessageTrace {
         self.span.fail(&code.to_string(), message);
     }
 }
+
+#[cfg(all(test, not(feature = "otel")))]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    #[test]
+    fn without_otel_the_received_traceparent_travels_on_unchanged() {
+        let tracer = Tracer::default();
+        let mut headers: Headers = [("traceparent", GOOD), ("trace_id", "order-7")]
+            .into_iter()
+            .collect();
+        let trace = tracer.handling(Handled::Request { route: "r" }, "m1", &mut headers);
+        assert_eq!(headers.get("traceparent"), Some(GOOD));
+        assert_eq!(
+            headers.trace_id(),
+            Some("order-7"),
+            "a legacy label is kept"
+        );
+        let mut call = Headers::new();
+        tracer.call(&trace, "back", "work", &mut call);
+        assert_eq!(call.get("traceparent"), Some(GOOD));
+        assert_eq!(call.trace_id(), Some("order-7"));
+        let mut event = Headers::new();
+        tracer.publish(&trace, "topic", &mut event);
+        assert_eq!(event.get("traceparent"), Some(GOOD));
+    }
+
+    #[test]
+    fn a_malformed_traceparent_starts_a_trace_and_derives_trace_id() {
+        let tracer = Tracer::default();
+        let mut headers: Headers = [("traceparent", "00-garbage")].into_iter().collect();
+        let trace = tracer.handling(Handled::Event { topic: "t" }, "m1", &mut headers);
+        let parent = headers
+            .traceparent()
+            .unwrap_or_else(|| panic!("well formed: {headers:?}"));
+        assert_eq!(
+            headers.trace_id(),
+            Some(parent.trace_id.to_string().as_str())
+        );
+        assert_eq!(trace.traceparent(), parent);
+    }
+}

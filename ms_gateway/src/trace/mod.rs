@@ -184,3 +184,52 @@ impl GatewayTracer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use ms_protocol::{Headers, Json, Payload, TraceParent};
+
+    use super::*;
+
+    fn request(traceparent: &str) -> Envelope {
+        let mut headers = Headers::new();
+        headers.insert(Headers::TRACEPARENT, traceparent);
+        headers.insert(Headers::TRACESTATE, "a=1");
+        Envelope::request("back", "work", Payload::Inline(Json::null())).with_headers(headers)
+    }
+
+    #[test]
+    fn a_malformed_traceparent_in_a_frame_is_replaced_not_echoed() {
+        let tracer = GatewayTracer::default();
+        let hostile = format!("00-{}", "f".repeat(10_000));
+        let mut envelope = request(&hostile);
+        tracer.received(1, &mut envelope);
+        let sent = envelope
+            .headers
+            .get(Headers::TRACEPARENT)
+            .unwrap_or_default();
+        assert_eq!(sent.len(), TraceParent::LEN, "a new, well-formed trace");
+        assert!(envelope.headers.traceparent().is_some());
+        assert_eq!(envelope.headers.get(Headers::TRACESTATE), None);
+        assert_eq!(envelope.headers.trace_id().map(str::len), Some(32));
+    }
+
+    #[test]
+    fn a_valid_traceparent_passes_unchanged_when_not_recording() {
+        let tracer = GatewayTracer::default();
+        let good = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let mut envelope = request(good);
+        tracer.received(1, &mut envelope);
+        assert_eq!(envelope.headers.get(Headers::TRACEPARENT), Some(good));
+        assert_eq!(envelope.headers.get(Headers::TRACESTATE), Some("a=1"));
+        assert_eq!(
+            envelope.headers.trace_id(),
+            Some("4bf92f3577b34da6a3ce929d0e0e4736")
+        );
+        // an answer for a request without a span is ignored
+        tracer.sending(
+            1,
+            &Envelope::reply_to(&envelope.id, Payload::Inline(Json::null())),
+        );
+    }
+}
