@@ -91,6 +91,9 @@ impl GatewayTracer {
     /// that becomes the `traceparent` it is delivered with.
     #[cfg_attr(not(feature = "otel"), allow(unused_variables))]
     pub fn received(&self, conn: ConnId, envelope: &mut Envelope) {
+        if !matches!(envelope.body, Body::Request(_) | Body::Event(_)) {
+            return;
+        }
         let incoming = IncomingTrace::read(&envelope.headers);
         #[cfg(feature = "otel")]
         if let Body::Request(request) = &envelope.body
@@ -114,9 +117,7 @@ impl GatewayTracer {
             hops.insert(key, (span, ms_protocol::clock::now_ms()));
             return;
         }
-        if matches!(envelope.body, Body::Request(_) | Body::Event(_)) {
-            incoming.write(&mut envelope.headers, &incoming.parent);
-        }
+        incoming.write(&mut envelope.headers, &incoming.parent);
     }
 
     /// A frame about to be sent to `conn`: an answer ends the hop span of
