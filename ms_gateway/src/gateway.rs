@@ -13,6 +13,7 @@ use crate::http_edge::{self, EdgeState};
 use crate::hub::Hub;
 use crate::router::RouterLimits;
 use crate::session::SessionLimits;
+use crate::trace::GatewayTracer;
 
 /// How often deadlines are checked.
 const TICK: Duration = Duration::from_millis(10);
@@ -184,28 +185,35 @@ async fn serve(
         }
         None => (None, None),
     };
-    let hub = Arc::new(Hub::new(
-        RouterLimits {
-            queue_limit: config.queue_limit,
-            default_timeout_ms: config.default_timeout_ms.min(config.max_deadline_ms),
-            max_deadline_ms: config.max_deadline_ms,
-            max_in_flight: config.max_in_flight,
-            max_held_bytes: config.max_held_bytes,
-            max_conn_bytes: config.max_outbound_bytes,
-            max_services: config.max_services,
-            service_ttl_ms: config.service_ttl_ms,
-            unknown_service_wait_ms: config.unknown_service_wait_ms,
-            max_metric_series: config.metrics_max_series,
-            ..RouterLimits::default()
-        },
-        // deliveries stop at max_outbound_bytes; answers and errors may add
-        // up to one more frame before the peer counts as not reading
-        config
-            .max_outbound_bytes
-            .saturating_add(config.max_frame_bytes),
-        log.clone(),
-        orders_tx,
-    ));
+    let hub = Arc::new(
+        Hub::new(
+            RouterLimits {
+                queue_limit: config.queue_limit,
+                default_timeout_ms: config.default_timeout_ms.min(config.max_deadline_ms),
+                max_deadline_ms: config.max_deadline_ms,
+                max_in_flight: config.max_in_flight,
+                max_held_bytes: config.max_held_bytes,
+                max_conn_bytes: config.max_outbound_bytes,
+                max_services: config.max_services,
+                service_ttl_ms: config.service_ttl_ms,
+                unknown_service_wait_ms: config.unknown_service_wait_ms,
+                max_metric_series: config.metrics_max_series,
+                ..RouterLimits::default()
+            },
+            // deliveries stop at max_outbound_bytes; answers and errors may add
+            // up to one more frame before the peer counts as not reading
+            config
+                .max_outbound_bytes
+                .saturating_add(config.max_frame_bytes),
+            log.clone(),
+            orders_tx,
+        )
+        .with_tracer(GatewayTracer::from_env(
+            &log,
+            // a hop is answered by its deadline at the latest; then some slack
+            config.max_deadline_ms.saturating_add(60_000),
+        )),
+    );
     let cluster = match (config.cluster.clone(), orders_rx) {
         (Some(cluster), Some(orders)) => {
             match crate::cluster::Cluster::start(
@@ -293,5 +301,8 @@ async fn serve(
     let _ = server_task.await;
     ticker.abort();
     let _ = s3_stop_tx.send(true);
+    // the last spans go to the collector: off the actix thread, it waits
+    let tracing_hub = hub.clone();
+    let _ = tokio::task::spawn_blocking(move || tracing_hub.tracer().shutdown()).await;
     slog::info!(log, "stopped");
 }

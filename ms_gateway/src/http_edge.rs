@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{FromRequest as _, HttpRequest, HttpResponse, dev, web};
 use futures_util::StreamExt as _;
 use ms_protocol::clock::now_ms;
@@ -19,6 +19,7 @@ use crate::hub::Hub;
 use crate::refusal_log::Refusal;
 use crate::router::Outcome;
 use crate::session::{self, Inbound, SessionLimits};
+use crate::trace::EdgeTrace;
 
 /// Deadline of an invocation without `X-Timeout-Ms`.
 pub const DEFAULT_INVOKE_TIMEOUT_MS: u64 = 30_000;
@@ -69,14 +70,10 @@ async fn authenticate(
     })
 }
 
-fn error_response(error: &WireError, trace_id: Option<&str>) -> HttpResponse {
+fn error_response(error: &WireError) -> HttpResponse {
     let status =
         StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = HttpResponse::build(status);
-    if let Some(trace_id) = trace_id.and_then(|t| HeaderValue::from_str(t).ok()) {
-        response.insert_header(("X-Trace-Id", trace_id));
-    }
-    response.json(error)
+    HttpResponse::build(status).json(error)
 }
 
 async fn websocket(
@@ -89,10 +86,10 @@ async fn websocket(
         Err(response) => return *response,
     };
     if state.hub.is_draining() {
-        return error_response(
-            &WireError::new(ErrorCode::Overloaded, "the gateway is shutting down"),
-            None,
-        );
+        return error_response(&WireError::new(
+            ErrorCode::Overloaded,
+            "the gateway is shutting down",
+        ));
     }
     // The frame limit must hold while reading: the guard follows frame
     // headers in the raw bytes and stops the stream before a big frame is
@@ -182,14 +179,6 @@ fn json_body(bytes: Vec<u8>) -> Result<Json, WireError> {
         .map_err(|e| WireError::new(ErrorCode::BadRequest, format!("the body is not JSON: {e}")))
 }
 
-fn trace_id(req: &HttpRequest) -> String {
-    req.headers()
-        .get("X-Trace-Id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|t| !t.is_empty())
-        .map_or_else(|| uuid::Uuid::new_v4().simple().to_string(), str::to_owned)
-}
-
 /// Why an invocation failed, and whether the router counted it already.
 struct Failed {
     error: WireError,
@@ -215,9 +204,19 @@ async fn invoke(
         Ok(principal) => principal,
         Err(response) => return *response,
     };
-    let trace_id = trace_id(&req);
     let (service, route) = path.into_inner();
-    match call(&req, &principal, &service, &route, body, &state, &trace_id).await {
+    let edge = EdgeTrace::start(
+        state.hub.tracer(),
+        &req,
+        "/v1/invoke/{service}/{route}",
+        &[
+            ("rpc.system", "ms_protocol"),
+            ("rpc.service", &service),
+            ("rpc.method", &route),
+        ],
+    );
+    let trace_id = edge.trace_id();
+    let response = match call(&req, &principal, &service, &route, body, &state, &edge).await {
         Ok(response) => response,
         Err(Failed { error, counted }) => {
             if !counted {
@@ -234,9 +233,10 @@ async fn invoke(
                     reason: &error.message,
                 },
             );
-            error_response(&error, Some(&trace_id))
+            error_response(&error)
         }
-    }
+    };
+    edge.answer(response)
 }
 
 /// `POST /v1/invoke`: the reply, or why not.
@@ -247,7 +247,7 @@ async fn call(
     route: &str,
     body: web::Payload,
     state: &EdgeState,
-    trace_id: &str,
+    edge: &EdgeTrace,
 ) -> Result<HttpResponse, Failed> {
     principal.check_call(service)?;
     let max = state.max_deadline_ms;
@@ -269,7 +269,7 @@ async fn call(
         .await
         .and_then(json_body)?;
     let mut headers = Headers::new();
-    headers.set_trace_id(trace_id.to_owned());
+    edge.write(&mut headers);
     headers.set_deadline_ms(now_ms().saturating_add(timeout_ms));
     let request = Request {
         to: service.to_owned(),
@@ -299,7 +299,6 @@ async fn call(
     match outcome {
         Outcome::Reply { payload, .. } => {
             let mut response = HttpResponse::Ok();
-            response.insert_header(("X-Trace-Id", trace_id));
             response.content_type("application/json");
             Ok(match payload {
                 Payload::Inline(json) => response.body(json.as_str().to_owned()),
@@ -327,23 +326,42 @@ async fn publish(
         Ok(principal) => principal,
         Err(response) => return *response,
     };
-    let trace_id = trace_id(&req);
-    let topic = topic.into_inner();
+    let edge = EdgeTrace::start(
+        state.hub.tracer(),
+        &req,
+        "/v1/publish/{topic}",
+        &[
+            ("messaging.system", "ms_protocol"),
+            ("messaging.operation.type", "send"),
+            ("messaging.destination.name", &topic),
+        ],
+    );
+    let response = publish_traced(topic.into_inner(), body, &state, principal, &edge).await;
+    edge.answer(response)
+}
+
+async fn publish_traced(
+    topic: String,
+    body: web::Payload,
+    state: &EdgeState,
+    principal: Principal,
+    edge: &EdgeTrace,
+) -> HttpResponse {
     if let Err(error) = check_name("topic", &topic) {
-        return error_response(&error, Some(&trace_id));
+        return error_response(&error);
     }
     if let Err(error) = principal.check_publish(&topic) {
-        return error_response(&error, Some(&trace_id));
+        return error_response(&error);
     }
     let payload = match read_body(body, state.limits.max_frame_bytes, state.body_timeout)
         .await
         .and_then(json_body)
     {
         Ok(json) => json,
-        Err(error) => return error_response(&error, Some(&trace_id)),
+        Err(error) => return error_response(&error),
     };
     let mut headers = Headers::new();
-    headers.set_trace_id(trace_id.clone());
+    edge.write(&mut headers);
     let event = Envelope::event(topic, Payload::Inline(payload)).with_headers(headers);
     let id = event.id.to_string();
     let stored = match state.hub.publish(event) {
@@ -360,10 +378,8 @@ async fn publish(
         Err(error) => Err(error),
     };
     match stored {
-        Ok(()) => HttpResponse::Accepted()
-            .insert_header(("X-Trace-Id", trace_id.as_str()))
-            .json(serde_json::json!({ "id": id })),
-        Err(error) => error_response(&error, Some(&trace_id)),
+        Ok(()) => HttpResponse::Accepted().json(serde_json::json!({ "id": id })),
+        Err(error) => error_response(&error),
     }
 }
 

@@ -22,6 +22,7 @@ use crate::router::{
     CallerId, ConnId, Effect, Forward, InstanceKey, Outcome, RemoteDone, Router, RouterLimits,
     Ticket,
 };
+use crate::trace::GatewayTracer;
 
 /// Close code for a session whose peer does not read what it is sent.
 pub const CLOSE_SLOW_PEER: u16 = 1008;
@@ -109,6 +110,8 @@ pub struct Hub {
     slots: tokio::sync::Notify,
     /// Log lines about refused and failed messages, bounded per peer.
     refusals: RefusalLog,
+    /// Trace sanitising and gateway-hop spans.
+    tracer: GatewayTracer,
 }
 
 #[derive(Debug)]
@@ -163,7 +166,20 @@ impl Hub {
             slots: tokio::sync::Notify::new(),
             refusals: RefusalLog::new(logger.clone()),
             logger,
+            tracer: GatewayTracer::default(),
         }
+    }
+
+    /// The same hub, tracing with `tracer` (the default only sanitises).
+    #[must_use]
+    pub fn with_tracer(mut self, tracer: GatewayTracer) -> Self {
+        self.tracer = tracer;
+        self
+    }
+
+    /// Trace sanitising and spans (the HTTP edge starts its spans here).
+    pub fn tracer(&self) -> &GatewayTracer {
+        &self.tracer
     }
 
     /// The hub's logger.
@@ -239,7 +255,8 @@ impl Hub {
     }
 
     /// A decoded frame from a session.
-    pub fn frame(&self, conn: ConnId, envelope: Envelope) {
+    pub fn frame(&self, conn: ConnId, mut envelope: Envelope) {
+        self.tracer.received(conn, &mut envelope);
         let mut inner = self.lock();
         let effects = inner.router.frame(conn, envelope, now_ms());
         self.run(&mut inner, effects);
@@ -304,6 +321,7 @@ impl Hub {
 
     /// Answers what passed its deadline.
     pub fn tick(&self) {
+        self.tracer.sweep(now_ms());
         let mut inner = self.lock();
         let effects = inner.router.tick(now_ms());
         self.run(&mut inner, effects);
@@ -351,6 +369,7 @@ impl Hub {
             match effect {
                 Effect::Send { conn, envelope } => match encode(&envelope) {
                     Ok(text) => {
+                        self.tracer.sending(conn, &envelope);
                         if let Some(slow) = self.enqueue(inner, conn, text) {
                             effects.extend(slow);
                         }

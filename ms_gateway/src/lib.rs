@@ -22,6 +22,9 @@
 //! - `auth`: users and tokens (clear, SHA-256, argon2id or bcrypt
 //!   passwords), the check of `Authorization`, and what each [`Principal`]
 //!   may register, call, publish and subscribe to ([`Acl`]).
+//! - `trace`: W3C trace context through the gateway (malformed
+//!   `traceparent` replaced, never echoed) and, with the `otel` feature,
+//!   the edge and gateway-hop spans exported over OTLP (docs/tracing.md).
 //! - `config`, `tls`, `dev_s3`: settings, rustls, the embedded S3 store of `--dev`.
 //! - [`Gateway`]: starts all of it on its own thread; [`RunningGateway`] stops it.
 //!
@@ -50,6 +53,7 @@ mod refusal_log;
 pub mod router;
 mod session;
 mod tls;
+mod trace;
 
 pub use auth::{Acl, Principal, Secret, Token, User, Users, hash_password};
 pub use cluster::{
@@ -60,3 +64,7 @@ pub use error::{Error, Result};
 pub use gateway::{Gateway, RunningGateway};
 pub use http_edge::DEFAULT_INVOKE_TIMEOUT_MS;
 pub use tls::install_crypto_provider;
+
+/// Whether this build records and exports spans (the `otel` feature);
+/// `ms-gateway --version` says so too.
+pub const OTEL_COMPILED: bool = cfg!(feature = "otel");

@@ -16,9 +16,17 @@ mod cli_log;
 
 use cli_log::{LogFormat, LogLevel};
 
+/// `--version`: says whether spans are exported (feature `otel`), so a test
+/// or an operator can check the binary they run.
+const VERSION: &str = if ms_gateway::OTEL_COMPILED {
+    concat!(env!("CARGO_PKG_VERSION"), " (otel)")
+} else {
+    env!("CARGO_PKG_VERSION")
+};
+
 /// The reference communication gateway for ms_runtime services.
 #[derive(Debug, Parser)]
-#[command(name = "ms-gateway", version, about)]
+#[command(name = "ms-gateway", version = VERSION, about)]
 struct Cli {
     /// Something else than serving.
     #[command(subcommand)]

@@ -40,6 +40,7 @@ mod name;
 mod payload;
 mod secret;
 mod timing;
+mod trace_context;
 mod ws_frame;
 
 pub use decode::{decode, decode_limited, decode_shared};
@@ -54,6 +55,10 @@ pub use payload::{Json, Payload, PayloadRef};
 pub use secret::Secret;
 pub use timing::{
     DEFAULT_HEARTBEAT, MAX_ACK_DELAY, MISSED_HEARTBEATS, peer_silent_too_long, silence_limit,
+};
+pub use trace_context::{
+    IncomingTrace, MAX_TRACEPARENT_BYTES, MAX_TRACESTATE_BYTES, MAX_TRACESTATE_MEMBERS, SpanId,
+    TraceId, TraceOrigin, TraceParent, TraceParentError, is_valid_tracestate,
 };
 pub use ws_frame::FrameHeader;
 

@@ -45,6 +45,7 @@ impl DispatchBench {
             // recorded as in a service, so the benchmark pays what services pay
             Arc::new(crate::metrics::HandledMetrics::default()),
             discard,
+            crate::trace::Tracer::default(),
         ));
         let (tx, replies) = mpsc::unbounded_channel();
         let sink = SettleSink { replies: tx }.start();

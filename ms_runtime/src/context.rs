@@ -1,6 +1,7 @@
 //! What a handler gets with each message.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -9,7 +10,8 @@ use slog::Logger;
 
 use crate::gateway::{CallError, Gateway};
 use crate::handler_error::HandlerError;
-use crate::protocol::{Headers, Json, MessageId};
+use crate::protocol::{Headers, Json, MessageId, TraceParent};
+use crate::trace::{MessageTrace, Tracer};
 
 /// The context of one request or event: who it is, how long is left, a
 /// logger that already names it, and the way to reach other services.
@@ -35,24 +37,37 @@ pub struct Context {
     deadline: Option<Instant>,
     log: Logger,
     gateway: Gateway,
+    /// This message's trace and handling span: the parent of every call
+    /// made through this context (explicitly, never a thread-local).
+    trace: Arc<MessageTrace>,
+    tracer: Tracer,
+}
+
+/// The parts of a [`Context`] that come from the delivered message.
+pub(crate) struct Delivered {
+    pub(crate) id: MessageId,
+    pub(crate) route: String,
+    pub(crate) headers: Headers,
+    pub(crate) time_left: Option<Duration>,
 }
 
 impl Context {
     pub(crate) fn new(
-        id: MessageId,
-        route: String,
-        headers: Headers,
-        time_left: Option<Duration>,
+        delivered: Delivered,
         log: Logger,
         gateway: Gateway,
+        trace: Arc<MessageTrace>,
+        tracer: Tracer,
     ) -> Self {
         Self {
-            id,
-            route,
-            headers,
-            deadline: time_left.map(|left| Instant::now() + left),
+            id: delivered.id,
+            route: delivered.route,
+            headers: delivered.headers,
+            deadline: delivered.time_left.map(|left| Instant::now() + left),
             log,
             gateway,
+            trace,
+            tracer,
         }
     }
 
@@ -83,9 +98,26 @@ impl Context {
         self.headers.attempt()
     }
 
-    /// The trace id, propagated to every message this one causes.
+    /// The trace id, propagated to every message this one causes: the W3C
+    /// trace id in hex, or a legacy `trace_id` string that is not one
+    /// (see `docs/tracing.md`).
     pub fn trace_id(&self) -> Option<&str> {
         self.headers.trace_id()
+    }
+
+    /// The W3C `traceparent` as this hop sends it on: the handling span
+    /// (feature `otel` with export on), else the received one unchanged.
+    ///
+    /// ```
+    /// use ms_runtime::{Context, HandlerError};
+    ///
+    /// async fn show(ctx: &Context) -> Result<String, HandlerError> {
+    ///     // e.g. to pass the trace on to a system outside the gateway
+    ///     Ok(ctx.traceparent().to_string())
+    /// }
+    /// ```
+    pub fn traceparent(&self) -> TraceParent {
+        self.trace.traceparent()
     }
 
     /// The message's headers.
@@ -173,14 +205,20 @@ impl Context {
         Resp: DeserializeOwned,
     {
         let json = Json::from_value(payload).map_err(|e| CallError::Payload(e.to_string()))?;
-        let reply = self
+        let mut headers = self.child_headers();
+        let call = self.tracer.call(&self.trace, service, route, &mut headers);
+        let result = self
             .gateway
-            .request(service, route, json, self.child_headers(), self.time_left())
-            .await?;
-        reply.parse().map_err(|e| CallError::Payload(e.to_string()))
+            .request(service, route, json, headers, self.time_left())
+            .await
+            .and_then(|reply| reply.parse().map_err(|e| CallError::Payload(e.to_string())));
+        if let Err(e) = &result {
+            call.fail(&e.code(), &e.to_string());
+        }
+        result
     }
 
-    /// Publishes an event on `topic`, carrying this message's trace id.
+    /// Publishes an event on `topic`, carrying this message's trace.
     ///
     /// # Errors
     /// [`CallError`] when it cannot be queued.
@@ -191,10 +229,12 @@ impl Context {
     ) -> Result<(), CallError> {
         let json = Json::from_value(payload).map_err(|e| CallError::Payload(e.to_string()))?;
         let mut headers = Headers::new();
-        if let Some(trace) = self.trace_id() {
-            headers.set_trace_id(trace);
+        let send = self.tracer.publish(&self.trace, topic, &mut headers);
+        let result = self.gateway.publish(topic, json, headers).await;
+        if let Err(e) = &result {
+            send.fail(&e.code(), &e.to_string());
         }
-        self.gateway.publish(topic, json, headers).await
+        result
     }
 
     /// Runs blocking or CPU-heavy work on the blocking thread pool, so the
@@ -217,13 +257,10 @@ impl Context {
         }
     }
 
-    /// Headers for a message this one causes: the trace id, and the
-    /// remaining deadline as an absolute time.
+    /// Headers for a request this one causes: the remaining deadline as an
+    /// absolute time (the trace is written by the call's span).
     fn child_headers(&self) -> Headers {
         let mut headers = Headers::new();
-        if let Some(trace) = self.trace_id() {
-            headers.set_trace_id(trace);
-        }
         if let Some(deadline) = self.headers.deadline_ms() {
             headers.set_deadline_ms(deadline);
         }

@@ -11,12 +11,13 @@ use futures_util::FutureExt as _;
 use futures_util::future::LocalBoxFuture;
 use slog::{Logger, error, o};
 
-use crate::context::Context as HandlerContext;
+use crate::context::{Context as HandlerContext, Delivered};
 use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome};
 use crate::handler::{Event, Handler, Request};
 use crate::metrics::{HandledMetrics, Kind, RouteCache};
 use crate::placement::Placement;
 use crate::protocol::{ErrorCode, WireError};
+use crate::trace::{Handled, MessageTrace, Tracer};
 
 /// Runs a [`Handler`] in handler actors spread over a pool of arbiters.
 pub(crate) struct HandlerPool<H> {
@@ -27,6 +28,7 @@ pub(crate) struct HandlerPool<H> {
     /// Each route's metric handles.
     routes: RouteCache,
     log: Logger,
+    tracer: Tracer,
 }
 
 impl<H: Handler> HandlerPool<H> {
@@ -38,6 +40,7 @@ impl<H: Handler> HandlerPool<H> {
         placement: Placement,
         metrics: Arc<HandledMetrics>,
         log: Logger,
+        tracer: Tracer,
     ) -> Self {
         Self {
             handler,
@@ -46,6 +49,7 @@ impl<H: Handler> HandlerPool<H> {
             placement,
             routes: RouteCache::new(metrics),
             log,
+            tracer,
         }
     }
 
@@ -63,6 +67,7 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
         let handler = self.handler.clone();
         let gateway = gateway.clone();
         let log = self.log.clone();
+        let tracer = self.tracer.clone();
         let placement = self.placement.clone();
         let (route, running) = match &delivery.kind {
             DeliveryKind::Request { route, .. } => (
@@ -80,7 +85,7 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
                 let id = delivery.id.clone();
                 let from = delivery.kind.from().map(str::to_owned);
                 let settle_to = gateway.clone();
-                let work = Box::pin(run_delivery(handler, delivery, gateway, log));
+                let work = Box::pin(run_delivery(handler, delivery, gateway, log, tracer));
                 let ((outcome, event_error), overstayed) = placement.timed(work).await;
                 placement.report(&route, overstayed);
                 running.finish(match (&outcome, &event_error) {
@@ -141,27 +146,50 @@ impl Actor for HandlerActor {
     }
 }
 
-/// Runs one delivery to its outcome: deadline enforced (the handler's future
-/// is dropped, so cancelled, when it passes), panics caught and reported.
-/// Beside the outcome, an event handler's error code (an event is
-/// acknowledged whatever its handler returned; the metrics still count it).
+/// Runs one delivery to its outcome inside its handling span, which ends
+/// (marked failed with the error's code when the outcome is an error) once
+/// the outcome is known; beside the outcome, an event handler's error code.
 async fn run_delivery<H: Handler>(
     handler: Arc<H>,
-    delivery: Delivery,
+    mut delivery: Delivery,
     gateway: Gateway,
     log: Logger,
+    tracer: Tracer,
 ) -> (Outcome, Option<ErrorCode>) {
+    let handled = match &delivery.kind {
+        DeliveryKind::Request { route, .. } => Handled::Request { route },
+        DeliveryKind::Event { topic } => Handled::Event { topic },
+    };
+    let trace = tracer.handling(handled, delivery.id.as_str(), &mut delivery.headers);
+    let trace = Arc::new(trace);
     let event_error = RefCell::new(None);
-    let outcome = run_to_outcome(handler, delivery, gateway, log, &event_error).await;
+    let outcome = handle_delivery(
+        handler,
+        delivery,
+        gateway,
+        log,
+        trace.clone(),
+        tracer,
+        &event_error,
+    )
+    .await;
+    if let Outcome::Failed(error) = &outcome {
+        trace.fail(&error.code, &error.message);
+    }
     (outcome, event_error.into_inner())
 }
 
-/// [`run_delivery`]'s work; an event handler's error goes to `event_error`.
-async fn run_to_outcome<H: Handler>(
+/// Runs one delivery to its outcome: deadline enforced (the handler's future
+/// is dropped, so cancelled, when it passes), panics caught and reported.
+/// `event_error` receives an event handler's error code (an event is
+/// acknowledged whatever its handler returned; the metrics still count it).
+async fn handle_delivery<H: Handler>(
     handler: Arc<H>,
     delivery: Delivery,
     gateway: Gateway,
     log: Logger,
+    trace: Arc<MessageTrace>,
+    tracer: Tracer,
     event_error: &RefCell<Option<ErrorCode>>,
 ) -> Outcome {
     let Delivery {
@@ -181,14 +209,13 @@ async fn run_to_outcome<H: Handler>(
         if is_request { "route" } else { "topic" } => name.clone(),
         "trace_id" => trace_id.clone().unwrap_or_default(),
     ));
-    let ctx = HandlerContext::new(
-        id.clone(),
-        name,
-        headers.clone(),
-        deadline,
-        log.clone(),
-        gateway.clone(),
-    );
+    let delivered = Delivered {
+        id: id.clone(),
+        route: name,
+        headers: headers.clone(),
+        time_left: deadline,
+    };
+    let ctx = HandlerContext::new(delivered, log.clone(), gateway.clone(), trace, tracer);
     let work = async {
         // a claim check is fetched and verified before the handler sees it
         let payload = match crate::claim_check::incoming(gateway.claims(), payload).await {

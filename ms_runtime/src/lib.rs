@@ -34,6 +34,10 @@
 //! - [`Handler`], [`Request`], [`Event`], [`HandlerError`] (`handler.rs`):
 //!   what a service author writes; [`Context`] (`context.rs`): what each
 //!   call gets (logger, deadline, `request`, `publish`, `spawn_blocking`).
+//! - Tracing (`trace.rs`): the W3C trace context of each message, read,
+//!   recorded as spans (feature `otel`, through the `ms_otel` crate, parents
+//!   passed explicitly in [`Context`]) and sent on with every call
+//!   (`docs/tracing.md`).
 //! - [`run`] / [`Service`] (`service.rs`): start-up (the shared steps,
 //!   logging, storage, `hello`, supervisor, in `boot.rs`; then probes,
 //!   pool) and graceful shutdown; health probes in `health.rs`.
@@ -66,6 +70,7 @@
 //! | `docs/runtime.md`, `docs/macro.md` | handlers, contexts, services; `#[ms_service]` |
 //! | `docs/testing.md` | testing a service with the test kit |
 //! | `docs/logging.md`, `docs/s3.md` | structured logs; object storage and claim checks |
+//! | `docs/tracing.md` | W3C trace context and OpenTelemetry spans (feature `otel`) |
 //! | `docs/protocol.md`, `docs/gateway.md` | the wire contract; the reference gateway |
 //! | `docs/deployment.md` | TLS, Kubernetes probes, scaling out |
 //! | `docs/migrating-from-python.md` | the Python `ms_utils`, call by call |
@@ -120,6 +125,7 @@ mod service;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
+mod trace;
 
 #[doc(hidden)]
 #[path = "macro_support.rs"]

@@ -18,6 +18,7 @@ use crate::handler::Handler;
 use crate::health::HealthProbe;
 use crate::logging::LogSink;
 use crate::placement::Placement;
+use crate::trace::Tracer;
 
 /// Runs a service until SIGINT or SIGTERM: connects to the gateway, serves
 /// every request with `handler`, then shuts down gracefully (in-flight
@@ -186,6 +187,8 @@ pub struct Service {
     arbiters: Vec<Arbiter>,
     on_stop: Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>,
     grace: Duration,
+    /// Spans are flushed to the collector on shutdown (feature `otel`).
+    tracer: Tracer,
     log: Logger,
     sink: LogSink,
     /// The probe and metrics listeners' tasks.
@@ -246,12 +249,14 @@ impl Service {
         handler.on_start().await;
         let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
         let handles = Arc::new(arbiters.iter().map(Arbiter::handle).collect::<Vec<_>>());
+        let tracer = Tracer::from_env(handler.name(), &log);
         let dispatch: Box<dyn Dispatch> = Box::new(HandlerPool::new(
             handler.clone(),
             handles,
             Placement::new(threads, config.tuning.inline_budget),
             boot.metrics().handled(),
             boot.logger("handler"),
+            tracer.clone(),
         ));
         let health_log = boot.logger("health");
         let sink = boot.sink().clone();
@@ -292,6 +297,7 @@ impl Service {
             arbiters,
             on_stop: Box::new(move || Box::pin(async move { stopping.on_stop().await })),
             grace: config.tuning.shutdown_grace,
+            tracer,
             log,
             sink,
             listeners,
@@ -322,7 +328,8 @@ impl Service {
     /// Stops taking new work, lets in-flight handlers finish within the
     /// grace period, hands unfinished requests back to the gateway, flushes
     /// unacknowledged frames, closes with 1001, runs `on_stop`, stops the
-    /// handler threads and flushes the logs.
+    /// handler threads, sends the last spans (feature `otel`) and flushes
+    /// the logs.
     pub async fn shutdown(self) {
         gateway::stop(&self.supervisor, self.grace).await;
         for listener in self.listeners {
@@ -335,6 +342,7 @@ impl Service {
         for arbiter in &self.arbiters {
             arbiter.stop();
         }
+        self.tracer.shutdown().await;
         info!(self.log, "service stopped");
         // logs are best effort at exit: a slow output must not hang shutdown
         let _ = self.sink.flush(Duration::from_secs(5));
