@@ -7,8 +7,7 @@
 //! share one implementation of the rules in `docs/protocol.md`: the frames,
 //! the timing rules ([`MAX_ACK_DELAY`], [`MISSED_HEARTBEATS`]), deadlines as
 //! Unix milliseconds ([`clock`]), and the [`Secret`] type both sides keep
-//! credentials in. [`exposition`] holds the one converter both sides use
-//! to serve `GET /metrics` in the classic Prometheus text format.
+//! credentials in.
 //!
 //! A frame that breaks a rule never panics the decoder: it yields a
 //! [`DecodeError`] that names the rule, carries the frame's `id` when one
@@ -33,7 +32,6 @@ mod decode_error;
 mod encode;
 mod envelope;
 mod error_code;
-pub mod exposition;
 mod headers;
 mod id;
 mod name;

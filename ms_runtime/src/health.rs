@@ -124,9 +124,11 @@ fn wants_openmetrics(head: &[u8]) -> bool {
     let text = String::from_utf8_lossy(head);
     let accept = text.lines().skip(1).find_map(|line| {
         let (name, value) = line.split_once(':')?;
-        name.trim().eq_ignore_ascii_case("accept").then_some(value.trim())
+        name.trim()
+            .eq_ignore_ascii_case("accept")
+            .then_some(value.trim())
     });
-    ms_protocol::exposition::wants_openmetrics(accept)
+    crate::metrics::wants_openmetrics(accept)
 }
 
 /// The status line and body for a request head, given the connection state.

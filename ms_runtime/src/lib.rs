@@ -113,8 +113,8 @@ mod gateway;
 mod handler;
 mod handler_error;
 mod health;
-mod metrics;
 pub mod logging;
+mod metrics;
 mod placement;
 pub use ms_protocol as protocol;
 #[cfg(feature = "s3")]

@@ -13,6 +13,8 @@
 #[cfg(feature = "s3")]
 use crate::config::ClaimLocation;
 #[cfg(feature = "s3")]
+use crate::metrics::Direction;
+#[cfg(feature = "s3")]
 use crate::protocol::PayloadRef;
 use crate::protocol::{Json, Payload, WireError};
 #[cfg(feature = "s3")]
@@ -20,8 +22,6 @@ use crate::{
     protocol::ErrorCode,
     s3::{S3, S3Error},
 };
-#[cfg(feature = "s3")]
-use crate::metrics::Direction;
 
 mod storage;
 
@@ -73,7 +73,10 @@ impl ClaimCheck {
             return Ok(Payload::Inline(json));
         }
         let stored = self.s3.put_claim(bucket, &json).await;
-        self.count(Direction::Out, stored.as_ref().map(|_| ()).map_err(S3Error::kind));
+        self.count(
+            Direction::Out,
+            stored.as_ref().map(|_| ()).map_err(S3Error::kind),
+        );
         stored.map(Payload::Ref)
     }
 

@@ -68,6 +68,7 @@ pub(crate) fn open_storage(
 pub(crate) fn open_storage(
     config: &crate::Config,
     _log: &slog::Logger,
+    _metrics: crate::metrics::S3Metrics,
 ) -> Result<Storage, crate::Error> {
     let var = if config.s3.is_some() {
         "MS_S3_*"

@@ -110,14 +110,15 @@ impl Config {
         let mut config = layers.resolve(Tuning::default())?;
         // the Rust ecosystem's variable, when MS_LOG_LEVEL says nothing
         if let (false, Some(rust_log)) = (level_set, rust_log) {
-            config.log_filter = crate::logging::LogFilter::from_rust_log(&rust_log).map_err(
-                |e| ConfigError::Invalid {
-                    var: RUST_LOG_VAR,
-                    source_of: ConfigSource::Env,
-                    expected: e.expected,
-                    found: Some(rust_log.clone()),
-                },
-            )?;
+            config.log_filter =
+                crate::logging::LogFilter::from_rust_log(&rust_log).map_err(|e| {
+                    ConfigError::Invalid {
+                        var: RUST_LOG_VAR,
+                        source_of: ConfigSource::Env,
+                        expected: e.expected,
+                        found: Some(rust_log.clone()),
+                    }
+                })?;
         }
         Ok(config)
     }

@@ -28,9 +28,9 @@ use crate::protocol::{Envelope, Headers, Json, MessageId, Payload, WireError};
 
 pub(crate) use crate::claim_check::Storage;
 pub(crate) use port::{Delivery, DeliveryKind, Dispatch, Lifecycle};
-pub(crate) use stats::StatsCell;
 #[cfg(test)]
 pub(crate) use stats::SessionStats;
+pub(crate) use stats::StatsCell;
 pub(crate) use supervisor::{Supervisor, SupervisorSettings};
 
 /// The text of one frame: shared, without copying, by the outbox, the dedup

@@ -20,6 +20,9 @@
 //! observation (a short lock); label lookups happen once per route.
 
 mod handled;
+// without the `s3` feature the families stay registered (and empty), and
+// nothing records into them
+#[cfg_attr(not(feature = "s3"), allow(dead_code))]
 mod s3;
 mod session;
 
@@ -32,7 +35,9 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 pub(crate) use handled::{HandledMetrics, Kind, RouteCache};
-pub(crate) use s3::{Direction, S3Metrics};
+#[cfg(feature = "s3")]
+pub(crate) use s3::Direction;
+pub(crate) use s3::S3Metrics;
 
 use crate::gateway::StatsCell;
 
@@ -127,26 +132,58 @@ impl ServiceMetrics {
     }
 
     /// Every metric, in OpenMetrics text when `openmetrics`, else in the
-    /// classic Prometheus text format; with the matching content type.
+    /// classic Prometheus text format (0.0.4, what `promtool check metrics`
+    /// and most tools read); with the matching content type.
     pub(crate) fn render(&self, openmetrics: bool) -> (&'static str, String) {
-        let mut text = String::new();
-        if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {
-            // writing into a String does not fail; an encoder bug shows as an empty page
-            text.clear();
-        }
-        if openmetrics {
-            (ms_protocol::exposition::OPENMETRICS_CONTENT_TYPE, text)
+        use prometheus_client::encoding::{prometheus_text, text};
+        let mut out = String::new();
+        let (content_type, written) = if openmetrics {
+            (
+                OPENMETRICS_CONTENT_TYPE,
+                text::encode(&mut out, &self.registry),
+            )
         } else {
             (
-                ms_protocol::exposition::CLASSIC_CONTENT_TYPE,
-                ms_protocol::exposition::to_classic(&text),
+                prometheus_text::CONTENT_TYPE,
+                prometheus_text::encode(&mut out, &self.registry),
             )
+        };
+        if written.is_err() {
+            // writing into a String does not fail; an encoder bug shows as an empty page
+            out.clear();
         }
+        (content_type, out)
     }
 }
 
+/// Content type of OpenMetrics text.
+const OPENMETRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Whether a scraper's `Accept` header asks for OpenMetrics (Prometheus
+/// itself does; curl and most other tools do not). A choice with `q=0` is
+/// a refusal.
+pub(crate) fn wants_openmetrics(accept: Option<&str>) -> bool {
+    accept.is_some_and(|accept| {
+        accept.split(',').any(|choice| {
+            let mut parts = choice.split(';');
+            let media = parts.next().unwrap_or_default().trim();
+            let refused = parts.any(|p| {
+                p.trim()
+                    .strip_prefix("q=")
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .is_some_and(|q| q <= 0.0)
+            });
+            media.eq_ignore_ascii_case("application/openmetrics-text") && !refused
+        })
+    })
+}
+
 /// A family of histograms with the handler-duration buckets.
-type Histograms<L> = Family<L, prometheus_client::metrics::histogram::Histogram, fn() -> prometheus_client::metrics::histogram::Histogram>;
+type Histograms<L> = Family<
+    L,
+    prometheus_client::metrics::histogram::Histogram,
+    fn() -> prometheus_client::metrics::histogram::Histogram,
+>;
 
 fn duration_histogram() -> prometheus_client::metrics::histogram::Histogram {
     prometheus_client::metrics::histogram::Histogram::new(DURATION_BUCKETS)

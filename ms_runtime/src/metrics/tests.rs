@@ -48,9 +48,9 @@ fn handled_messages_are_counted_by_route_and_outcome() {
     assert_eq!(sample(&text, count), Some(4.0));
     assert_eq!(sample(&text, "ms_service_in_flight"), Some(0.0));
     assert!(text.contains("# TYPE ms_service_handled_total counter\n"));
-    assert!(text.contains(
-        r#"ms_service_build_info{service="ocr",version="1.2.0",runtime_version=""#
-    ));
+    assert!(
+        text.contains(r#"ms_service_build_info{service="ocr",version="1.2.0",runtime_version=""#)
+    );
 }
 
 #[test]
@@ -59,10 +59,16 @@ fn a_cancelled_message_leaves_in_flight() {
     let mut routes = RouteCache::new(metrics.handled());
     let running = routes.route(Kind::Request, "extract").start();
     let other = routes.route(Kind::Request, "extract").start();
-    assert_eq!(sample(&metrics.render(false).1, "ms_service_in_flight"), Some(2.0));
+    assert_eq!(
+        sample(&metrics.render(false).1, "ms_service_in_flight"),
+        Some(2.0)
+    );
     drop(running);
     other.finish(None);
-    assert_eq!(sample(&metrics.render(false).1, "ms_service_in_flight"), Some(0.0));
+    assert_eq!(
+        sample(&metrics.render(false).1, "ms_service_in_flight"),
+        Some(0.0)
+    );
 }
 
 #[test]
@@ -133,11 +139,23 @@ fn s3_operations_bytes_and_claims_are_counted() {
     s3.claim(Direction::In, "outside");
     let text = metrics.render(false).1;
     for (name, value) in [
-        (r#"ms_service_s3_operations_total{operation="put_bytes",outcome="ok"}"#, 1.0),
-        (r#"ms_service_s3_operations_total{operation="get_bytes",outcome="not_found"}"#, 1.0),
-        (r#"ms_service_s3_operation_duration_seconds_count{operation="put_bytes"}"#, 1.0),
+        (
+            r#"ms_service_s3_operations_total{operation="put_bytes",outcome="ok"}"#,
+            1.0,
+        ),
+        (
+            r#"ms_service_s3_operations_total{operation="get_bytes",outcome="not_found"}"#,
+            1.0,
+        ),
+        (
+            r#"ms_service_s3_operation_duration_seconds_count{operation="put_bytes"}"#,
+            1.0,
+        ),
         (r#"ms_service_s3_bytes_total{direction="upload"}"#, 3072.0),
-        (r#"ms_service_claim_checks_total{direction="download",outcome="outside"}"#, 1.0),
+        (
+            r#"ms_service_claim_checks_total{direction="download",outcome="outside"}"#,
+            1.0,
+        ),
     ] {
         assert_eq!(sample(&text, name), Some(value), "{name} in\n{text}");
     }

@@ -308,10 +308,9 @@ impl S3 {
     /// ```
     pub async fn get_stream(&self, bucket: &str, key: &str) -> Result<ObjectStream, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run(
-            "get_stream",
-            move |shared, permit| async move { get_stream(&shared, &bucket, &key, permit).await },
-        )
+        self.run("get_stream", move |shared, permit| async move {
+            get_stream(&shared, &bucket, &key, permit).await
+        })
         .await
     }
 }

@@ -237,8 +237,10 @@ impl S3 {
     /// [`S3Error::NotFound`] when there is no such object, and the others.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<ObjectInfo, S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run("head", move |shared, _permit| async move { head(&shared, &bucket, &key).await })
-            .await
+        self.run("head", move |shared, _permit| async move {
+            head(&shared, &bucket, &key).await
+        })
+        .await
     }
 
     /// True when the object exists.
@@ -280,8 +282,10 @@ impl S3 {
     /// ```
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), S3Error> {
         let (bucket, key) = (bucket.to_owned(), key.to_owned());
-        self.run("delete", move |shared, _permit| async move { delete(&shared, &bucket, &key).await })
-            .await
+        self.run("delete", move |shared, _permit| async move {
+            delete(&shared, &bucket, &key).await
+        })
+        .await
     }
 
     /// Deletes many objects, 1000 per request. Returns how many were deleted.
@@ -308,8 +312,8 @@ impl S3 {
         let mut deleted = 0;
         for batch in keys.chunks(1000) {
             let (bucket, batch) = (bucket.to_owned(), batch.to_vec());
-            deleted +=
-                self.run("delete_many", move |shared, _permit| async move {
+            deleted += self
+                .run("delete_many", move |shared, _permit| async move {
                     delete_batch(&shared, &bucket, batch).await
                 })
                 .await?;
@@ -430,8 +434,10 @@ impl S3 {
     /// ```
     pub async fn create_bucket(&self, bucket: &str) -> Result<(), S3Error> {
         let bucket = bucket.to_owned();
-        self.run("create_bucket", move |shared, _permit| async move { create_bucket(&shared, &bucket).await })
-            .await
+        self.run("create_bucket", move |shared, _permit| async move {
+            create_bucket(&shared, &bucket).await
+        })
+        .await
     }
 
     /// Creates the bucket unless it exists. Returns true when it was created.
@@ -451,8 +457,10 @@ impl S3 {
     /// ```
     pub async fn ensure_bucket(&self, bucket: &str) -> Result<bool, S3Error> {
         let bucket = bucket.to_owned();
-        self.run("ensure_bucket", move |shared, _permit| async move { ensure_bucket(&shared, &bucket).await })
-            .await
+        self.run("ensure_bucket", move |shared, _permit| async move {
+            ensure_bucket(&shared, &bucket).await
+        })
+        .await
     }
 }
 
