@@ -68,7 +68,10 @@ macro_rules! hex_id {
 
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+                // by table, not `{:02x}` per byte: this runs for every message
+                let mut text = [0u8; { 2 * $n }];
+                hex_into(&self.0, &mut text);
+                f.write_str(as_ascii(&text))
             }
         }
     };
@@ -202,12 +205,28 @@ impl TraceParent {
 
 impl fmt::Display for TraceParent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "00-{}-{}-{:02x}",
-            self.trace_id, self.parent_id, self.flags
-        )
+        // 00-<32 hex>-<16 hex>-<2 hex>, built in one buffer (every message)
+        let mut text = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        hex_into(&self.trace_id.0, &mut text[3..35]);
+        hex_into(&self.parent_id.0, &mut text[36..52]);
+        hex_into(&[self.flags], &mut text[53..55]);
+        f.write_str(as_ascii(&text))
     }
+}
+
+/// Writes `bytes` as lowercase hex into `out` (twice as long).
+fn hex_into(bytes: &[u8], out: &mut [u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for (byte, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0x0f)];
+    }
+}
+
+/// `text`, which holds only ASCII, as a `str`.
+fn as_ascii(text: &[u8]) -> &str {
+    // only hex digits and '-' are ever written: never the empty fallback
+    std::str::from_utf8(text).unwrap_or_default()
 }
 
 /// Whether `text` is a `tracestate` this hop propagates: at most
