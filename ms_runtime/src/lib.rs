@@ -40,11 +40,17 @@
 //!   (`docs/tracing.md`).
 //! - [`run`] / [`Service`] (`service.rs`): start-up (the shared steps,
 //!   logging, storage, `hello`, supervisor, in `boot.rs`; then probes,
-//!   pool) and graceful shutdown; health probes in `health.rs`.
+//!   pool) and graceful shutdown; health probes and `/metrics` in
+//!   `health.rs`.
+//! - Metrics (`metrics/`): the Prometheus registry (`docs/observability.md`):
+//!   handled messages and handler time recorded by the dispatcher
+//!   (`handled.rs`), S3 operations by the S3 handles (`s3.rs`), session
+//!   figures published by the session after each step (`gateway/stats.rs`)
+//!   and read at scrape time (`session.rs`).
 //! - [`GatewayClient`] (`client.rs`): the same machinery under a raw
 //!   receive loop.
 //! - [`S3`] (`s3/`): the S3 actor's handle, one file per operation; claim
-//!   checks for large payloads (`claim_check.rs`, `s3/claim.rs`).
+//!   checks for large payloads (`claim_check/`, `s3/claim.rs`).
 //! - [`logging`] (`logging/`): `setup_logger`, the log sink actor (bounded,
 //!   never blocks a handler), filters, term and JSON formats, redaction, the
 //!   bridge for `log` and `tracing` records.
