@@ -67,7 +67,7 @@ pub struct GatewayConfig {
     /// scrape needs a user or token like every other endpoint).
     pub metrics_public: bool,
     /// Most (service, route) label sets in `/metrics`; past it new ones
-    /// are counted under `service="other", route="other"`.
+    /// are counted under `service="(other)", route="(other)"`.
     pub metrics_max_series: usize,
     /// Where logs go; discarded by default.
     pub logger: slog::Logger,

@@ -62,6 +62,24 @@ async fn authenticate(
         .and_then(|v| v.to_str().ok());
     state.users.authenticate_async(header).await.ok_or_else(|| {
         let error = WireError::new(ErrorCode::Unauthorized, "missing or bad credentials");
+        state.hub.count_auth_failure();
+        // one line per refusal within the peer's budget: a password guesser
+        // shows in the log without flooding it (no user name: it may be a
+        // mistyped password)
+        let peer = req
+            .peer_addr()
+            .map_or_else(|| "unknown peer".to_owned(), |a| format!("peer {}", a.ip()));
+        state.hub.refusals().write(
+            &peer,
+            &Refusal {
+                id: None,
+                trace_id: None,
+                service: None,
+                route: None,
+                code: error.code.as_str(),
+                reason: "missing or bad credentials",
+            },
+        );
         Box::new(
             HttpResponse::Unauthorized()
                 .insert_header((header::WWW_AUTHENTICATE, r#"Basic realm="ms-gateway""#))

@@ -99,6 +99,8 @@ pub struct Hub {
     malformed: AtomicU64,
     slow_peers: AtomicU64,
     oversized: AtomicU64,
+    /// Requests refused with 401.
+    auth_failures: AtomicU64,
     draining: AtomicBool,
     max_outbound_bytes: u64,
     logger: slog::Logger,
@@ -159,6 +161,7 @@ impl Hub {
             malformed: AtomicU64::new(0),
             slow_peers: AtomicU64::new(0),
             oversized: AtomicU64::new(0),
+            auth_failures: AtomicU64::new(0),
             draining: AtomicBool::new(false),
             max_outbound_bytes,
             orders,

@@ -27,6 +27,11 @@ impl Hub {
         self.oversized.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a request refused with 401 (missing or wrong credentials).
+    pub fn count_auth_failure(&self) {
+        self.auth_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Counts a session dropped because its peer did not read.
     pub fn count_slow_peer(&self) {
         self.slow_peers.fetch_add(1, Ordering::Relaxed);
@@ -57,6 +62,7 @@ impl Hub {
             slow_peers_dropped: self.slow_peers.load(Ordering::Relaxed),
             oversized_frames: self.oversized.load(Ordering::Relaxed),
             log_lines_suppressed: self.refusals.suppressed_total(),
+            auth_failures: self.auth_failures.load(Ordering::Relaxed),
         };
         Snapshot {
             counters: inner.router.counters().clone(),

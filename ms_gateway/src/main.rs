@@ -148,7 +148,7 @@ struct Cli {
     /// Serve GET /metrics without credentials (for a scraper on a trusted network).
     #[arg(long, env = "MS_GATEWAY_METRICS_PUBLIC")]
     metrics_public: bool,
-    /// Most (service, route) label sets in /metrics; past it, service="other", route="other".
+    /// Most (service, route) label sets in /metrics; past it, service="(other)", route="(other)".
     #[arg(long, env = "MS_GATEWAY_METRICS_MAX_SERIES", default_value_t = ms_gateway::router::DEFAULT_MAX_SERIES)]
     metrics_max_series: usize,
     /// Least severe log lines written: trace, debug, info, warn (warning), error, critical, off.

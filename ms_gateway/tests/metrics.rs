@@ -46,6 +46,17 @@ async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
     .await;
     assert_eq!(ghost.json()["code"], "unknown_service");
 
+    let wrong = basic("intruder:guess");
+    let refused = http(
+        addr,
+        "GET",
+        "/metrics",
+        &[("Authorization", wrong.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(refused.status, 401);
+
     let response = get(addr, "/metrics").await;
     assert_eq!(response.status, 200);
     assert!(
@@ -56,7 +67,7 @@ async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
     );
     let scrape = &response.body;
     let svc_echo = r#"{service="svc",route="echo"}"#;
-    let other = r#"{service="other",route="other"}"#;
+    let other = r#"{service="(other)",route="(other)"}"#;
     assert_eq!(value(scrape, "ms_gateway_requests_total", svc_echo), 2.0);
     assert_eq!(value(scrape, "ms_gateway_requests_total", other), 1.0);
     let errors = "ms_gateway_errors_total";
@@ -66,11 +77,11 @@ async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
         1.0
     );
     assert_eq!(
-        by_code(r#"{service="svc",route="other",code="unknown_route"}"#),
+        by_code(r#"{service="svc",route="(other)",code="unknown_route"}"#),
         1.0
     );
     assert_eq!(
-        by_code(r#"{service="other",route="other",code="unknown_service"}"#),
+        by_code(r#"{service="(other)",route="(other)",code="unknown_service"}"#),
         1.0
     );
     assert_eq!(samples(scrape, errors).len(), 3, "{scrape}");
@@ -88,6 +99,7 @@ async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
     );
     assert_eq!(value(scrape, "ms_gateway_delivered_total", ""), 2.0);
     assert_eq!(value(scrape, "ms_gateway_sessions_total", ""), 1.0);
+    assert_eq!(value(scrape, "ms_gateway_auth_failures_total", ""), 1.0);
     let build = format!(
         r#"{{version="{}",protocol="1"}}"#,
         env!("CARGO_PKG_VERSION")
@@ -131,9 +143,9 @@ async fn invented_names_stay_under_the_series_bound() {
     // s1 and s2 get their own label sets; s3 and the 30 invented names
     // are counted under other/other
     assert_eq!(errors.len(), 4, "{scrape}");
-    let other = r#"{service="other",route="other",code="unknown_service"}"#;
+    let other = r#"{service="(other)",route="(other)",code="unknown_service"}"#;
     assert_eq!(value(&scrape, "ms_gateway_errors_total", other), 30.0);
-    let s3 = r#"{service="other",route="other",code="unknown_route"}"#;
+    let s3 = r#"{service="(other)",route="(other)",code="unknown_route"}"#;
     assert_eq!(value(&scrape, "ms_gateway_errors_total", s3), 1.0);
     assert!(!scrape.contains("invented"), "{scrape}");
     let connections = samples(&scrape, "ms_gateway_connections");
@@ -143,7 +155,7 @@ async fn invented_names_stay_under_the_series_bound() {
         "two named services and other: {scrape}"
     );
     assert_eq!(
-        value(&scrape, "ms_gateway_connections", r#"{service="other"}"#),
+        value(&scrape, "ms_gateway_connections", r#"{service="(other)"}"#),
         1.0
     );
     promtool_check(&scrape);

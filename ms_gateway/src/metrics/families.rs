@@ -122,6 +122,12 @@ impl Collector for GatewayCollector {
         )?;
         counter(
             e,
+            "auth_failures",
+            "Requests refused with 401: missing or wrong credentials, on any endpoint that needs them.",
+            io.auth_failures,
+        )?;
+        counter(
+            e,
             "slow_peers_dropped",
             "Sessions closed because the peer did not read.",
             io.slow_peers_dropped,

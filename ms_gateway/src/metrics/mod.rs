@@ -37,6 +37,8 @@ pub struct SessionStats {
     /// Log lines about refused or failed messages left out by the per-peer
     /// budget (see `LogBudget`).
     pub log_lines_suppressed: u64,
+    /// Requests refused with 401: missing or wrong credentials.
+    pub auth_failures: u64,
 }
 
 /// Everything one scrape shows, copied out of the hub.

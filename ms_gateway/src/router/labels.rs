@@ -8,11 +8,12 @@
 //!   said `hello` (or another cluster node reported one), and a route only
 //!   once an instance listed it; anything else is counted as [`OTHER`];
 //! - at most [`Series::max`] distinct (service, route) label sets are kept;
-//!   past that, new ones are counted under (`other`, `other`). Label sets
+//!   past that, new ones are counted under (`(other)`, `(other)`). Label sets
 //!   once made are kept (counters must not go back), so the bound holds
 //!   for the gateway's lifetime.
 //!
-//! A real service named `other` shares its series with what overflowed.
+//! `(other)` cannot be the name of a service, a route or an error code (names
+//! are `[A-Za-z0-9._-]`), so what overflowed never mixes with a real name.
 
 use std::collections::BTreeMap;
 
@@ -22,7 +23,7 @@ use super::Router;
 use super::readings::{Gauges, Histogram};
 
 /// The label value standing for every name that may not have its own.
-pub const OTHER: &str = "other";
+pub const OTHER: &str = "(other)";
 
 /// Default of [`Series::max`]: (service, route) label sets kept.
 pub const DEFAULT_MAX_SERIES: usize = 1_000;
@@ -57,7 +58,7 @@ impl Default for Series {
 }
 
 impl Series {
-    /// No series yet; at most `max` label sets besides (`other`, `other`).
+    /// No series yet; at most `max` label sets besides (`(other)`, `(other)`).
     pub fn new(max: usize) -> Self {
         Self {
             max,
@@ -65,12 +66,12 @@ impl Series {
         }
     }
 
-    /// Most label sets kept besides (`other`, `other`).
+    /// Most label sets kept besides (`(other)`, `(other)`).
     pub fn max(&self) -> usize {
         self.max
     }
 
-    /// Label sets kept, (`other`, `other`) included.
+    /// Label sets kept, (`(other)`, `(other)`) included.
     pub fn len(&self) -> usize {
         self.stats.len()
     }
@@ -234,8 +235,8 @@ mod tests {
         assert_eq!(
             keys,
             vec![
-                (("svc".to_owned(), "echo".to_owned()), 1),
                 (("svc".to_owned(), OTHER.to_owned()), 100),
+                (("svc".to_owned(), "echo".to_owned()), 1),
             ]
         );
     }

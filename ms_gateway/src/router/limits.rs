@@ -47,7 +47,7 @@ pub struct RouterLimits {
     pub unknown_service_wait_ms: u64,
     /// Most (service, route) label sets in `/metrics` (see
     /// [`Series`](super::Series)); past it new ones are counted under
-    /// `service="other", route="other"`.
+    /// `service="(other)", route="(other)"`.
     pub max_metric_series: usize,
 }
 

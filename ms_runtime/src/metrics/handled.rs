@@ -4,8 +4,8 @@
 //! topic, holding that route's counter and histogram, so recording a
 //! message touches no label map. Bounds, because a route name comes off the
 //! wire: at most [`MAX_ROUTES`] routes get their own series (later ones
-//! share `route="other"`), and each route at most [`MAX_OUTCOMES`] outcome
-//! labels (handlers may invent error codes; later ones count as `other`).
+//! share `route="(other)"`), and each route at most [`MAX_OUTCOMES`] outcome
+//! labels (handlers may invent error codes; later ones count as `(other)`).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -24,7 +24,7 @@ pub(crate) const MAX_ROUTES: usize = 256;
 /// Outcome labels per route.
 pub(crate) const MAX_OUTCOMES: usize = 16;
 /// The label of what is over a bound.
-const OTHER: &str = "other";
+const OTHER: &str = "(other)";
 
 /// Whether a message was a request or an event.
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]

@@ -88,9 +88,9 @@ fn routes_and_outcomes_are_bounded() {
             .finish(Some(&format!("code_{n}")));
     }
     let text = metrics.render(false).1;
-    let other = r#"ms_service_handled_total{kind="request",route="other",outcome="ok"}"#;
+    let other = r#"ms_service_handled_total{kind="request",route="(other)",outcome="ok"}"#;
     assert_eq!(sample(&text, other), Some(10.0));
-    let past = r#"ms_service_handled_total{kind="request",route="r0",outcome="other"}"#;
+    let past = r#"ms_service_handled_total{kind="request",route="r0",outcome="(other)"}"#;
     assert_eq!(sample(&text, past), Some(5.0));
     let series = text
         .lines()
