@@ -265,3 +265,32 @@ fn several_gateway_urls_are_a_cluster_tried_in_turn() {
         "MS_GATEWAY_URL"
     );
 }
+
+#[test]
+fn metrics_bind_is_an_address_or_nothing() {
+    assert_eq!(vars(&[]).unwrap().metrics_bind, None);
+    let c = Config::from_vars([("MS_METRICS_BIND", "127.0.0.1:9090")]).unwrap();
+    assert_eq!(c.metrics_bind, Some("127.0.0.1:9090".parse().unwrap()));
+    let err = Config::from_vars([("MS_METRICS_BIND", "9090")]).unwrap_err();
+    assert!(err.to_string().starts_with("MS_METRICS_BIND"), "{err}");
+}
+
+#[test]
+fn rust_log_is_read_only_when_ms_log_level_is_unset() {
+    use crate::logging::LogLevel;
+    let c = Config::from_vars([("RUST_LOG", "warn,my_service=debug")]).unwrap();
+    assert_eq!(c.log_filter.default_level(), LogLevel::Warning);
+    assert_eq!(c.log_filter.level_for("my_service::x"), LogLevel::Debug);
+    // MS_LOG_LEVEL wins, whichever comes first
+    let c = Config::from_vars([("RUST_LOG", "trace"), ("MS_LOG_LEVEL", "error")]).unwrap();
+    assert_eq!(c.log_filter.default_level(), LogLevel::Error);
+    let c = Config::from_vars([("MS_LOG_LEVEL", "off"), ("RUST_LOG", "trace")]).unwrap();
+    assert_eq!(c.log_filter.default_level(), LogLevel::Off);
+    // an empty RUST_LOG is no setting; a malformed one names its variable
+    assert_eq!(
+        Config::from_vars([("RUST_LOG", " ")]).unwrap().log_filter,
+        vars(&[]).unwrap().log_filter
+    );
+    let err = Config::from_vars([("RUST_LOG", "a=loud")]).unwrap_err();
+    assert!(err.to_string().starts_with("RUST_LOG"), "{err}");
+}
