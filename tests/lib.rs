@@ -72,6 +72,52 @@ pub fn service_config(ws_url: &str, max_in_flight: u32) -> Config {
         .expect("valid test config")
 }
 
+/// What [`raw_get`] read: the status code, the head (status line and
+/// headers) and the body.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// The status code; 0 when the status line could not be read.
+    pub status: u16,
+    /// Status line and headers, as received.
+    pub head: String,
+    /// Everything after the blank line.
+    pub body: String,
+}
+
+/// One `GET path` over a fresh TCP connection with `headers`, read until
+/// the server closes: for the runtime's own small HTTP listener (probes,
+/// `/metrics`), byte for byte as a probe or scraper sends it.
+///
+/// # Errors
+/// When the connection or the exchange fails.
+pub async fn raw_get(
+    addr: SocketAddr,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> std::io::Result<RawResponse> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await?;
+    let mut request = format!("GET {path} HTTP/1.1\r\nhost: test\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    socket.write_all(request.as_bytes()).await?;
+    let mut response = String::new();
+    socket.read_to_string(&mut response).await?;
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    Ok(RawResponse {
+        status,
+        head: head.to_owned(),
+        body: body.to_owned(),
+    })
+}
+
 /// One call through the HTTP edge: status and body.
 ///
 /// # Panics

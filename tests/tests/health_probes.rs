@@ -7,7 +7,6 @@ use std::time::Duration;
 use ms_runtime::protocol::Json;
 use ms_runtime::testing::TestKit;
 use ms_runtime::{Config, Context, Error, Handler, HandlerError, Request, Service};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Quiet;
 
@@ -25,22 +24,8 @@ impl Handler for Quiet {
 
 /// One GET; the status code and body.
 async fn get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
-    let mut socket = tokio::net::TcpStream::connect(addr).await?;
-    socket
-        .write_all(format!("GET {path} HTTP/1.1\r\nhost: probe\r\n\r\n").as_bytes())
-        .await?;
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await?;
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    Ok((status, body))
+    let response = ms_tests::raw_get(addr, path, &[]).await?;
+    Ok((response.status, response.body))
 }
 
 #[actix_rt::test]

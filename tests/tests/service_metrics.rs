@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 use ms_runtime::protocol::Json;
 use ms_runtime::testing::TestKit;
 use ms_runtime::{Context, Event, Handler, HandlerError, Request, Service};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 struct Scorer;
 
@@ -44,18 +43,30 @@ impl Handler for Scorer {
 
 /// One GET with an `Accept` header; the status, head and body.
 async fn get(addr: SocketAddr, path: &str, accept: &str) -> std::io::Result<(u16, String, String)> {
-    let mut socket = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nhost: scrape\r\naccept: {accept}\r\n\r\n");
-    socket.write_all(request.as_bytes()).await?;
-    let mut response = String::new();
-    socket.read_to_string(&mut response).await?;
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    Ok((status, head.to_owned(), body.to_owned()))
+    let response = ms_tests::raw_get(addr, path, &[("accept", accept)]).await?;
+    Ok((response.status, response.head, response.body))
+}
+
+/// `Scorer` served through `kit` with the settings `configure` adds, once
+/// the gateway has welcomed it; the service and its metrics address (the
+/// probe port, or `MS_METRICS_BIND` when set).
+async fn start_scorer(
+    kit: &TestKit,
+    configure: impl FnOnce(ms_runtime::ConfigBuilder) -> ms_runtime::ConfigBuilder,
+) -> Result<(Service, SocketAddr), Box<dyn std::error::Error>> {
+    let config = configure(kit.config_builder("scorer")).build()?;
+    let service = Service::start(config, Scorer).await?;
+    let addr = service
+        .metrics_addr()
+        .or(service.health_addr())
+        .ok_or("no metrics listener")?;
+    assert!(
+        service
+            .gateway()
+            .wait_connected(Duration::from_secs(10))
+            .await
+    );
+    Ok((service, addr))
 }
 
 /// The value of the sample `series` (name and labels exactly as written).
@@ -116,19 +127,10 @@ fn promtool(page: &str) -> (bool, String) {
 async fn metrics_count_what_the_service_did_and_pass_promtool()
 -> Result<(), Box<dyn std::error::Error>> {
     let kit = TestKit::start().await?;
-    let config = kit
-        .config_builder("scorer")
-        .health_bind("127.0.0.1:0")
-        .claim_check_threshold(1024)
-        .build()?;
-    let service = Service::start(config, Scorer).await?;
-    let addr = service.health_addr().ok_or("probes are on")?;
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await
-    );
+    let (service, addr) = start_scorer(&kit, |b| {
+        b.health_bind("127.0.0.1:0").claim_check_threshold(1024)
+    })
+    .await?;
 
     for n in 0..5u64 {
         let doubled: u64 = kit.call("scorer", "score", &n).await?;
@@ -210,19 +212,9 @@ async fn metrics_count_what_the_service_did_and_pass_promtool()
 async fn a_metrics_port_of_its_own_speaks_openmetrics_to_those_who_ask()
 -> Result<(), Box<dyn std::error::Error>> {
     let kit = TestKit::start().await?;
-    let config = kit
-        .config_builder("scorer")
-        .metrics_bind("127.0.0.1:0")
-        .build()?;
-    let service = Service::start(config, Scorer).await?;
+    let (service, addr) = start_scorer(&kit, |b| b.metrics_bind("127.0.0.1:0")).await?;
     assert_eq!(service.health_addr(), None);
-    let addr = service.metrics_addr().ok_or("metrics port")?;
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await
-    );
+    assert_eq!(service.metrics_addr(), Some(addr));
     let _: u64 = kit.call("scorer", "score", &1).await?;
 
     let (status, head, page) = get(
@@ -305,19 +297,10 @@ fn has_sample(page: &str, name: &str) -> bool {
 async fn every_metric_the_dashboard_queries_is_in_real_scrapes()
 -> Result<(), Box<dyn std::error::Error>> {
     let kit = TestKit::start().await?;
-    let config = kit
-        .config_builder("scorer")
-        .health_bind("127.0.0.1:0")
-        .claim_check_threshold(1024)
-        .build()?;
-    let service = Service::start(config, Scorer).await?;
-    let addr = service.health_addr().ok_or("probes are on")?;
-    assert!(
-        service
-            .gateway()
-            .wait_connected(Duration::from_secs(10))
-            .await
-    );
+    let (service, addr) = start_scorer(&kit, |b| {
+        b.health_bind("127.0.0.1:0").claim_check_threshold(1024)
+    })
+    .await?;
     traffic(&kit).await?;
     let event = r#"ms_service_handled_total{kind="event",route="scores.reset",outcome="internal"}"#;
     let service_page = scrape_until(addr, event, 1.0).await?;
