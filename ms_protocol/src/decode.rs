@@ -1,6 +1,8 @@
 //! The decoder: text frames to [`Envelope`]s, never panicking; each refusal
 //! names the rule broken ([`DecodeError`], in `decode_error.rs`).
 
+use std::borrow::Cow;
+
 use bytestring::ByteString;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
@@ -160,8 +162,7 @@ fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
 
 /// The id, if it is a string that obeys the length rule.
 fn readable_id(raw: &RawFrame<'_>) -> Option<MessageId> {
-    let text: String = serde_json::from_str(raw.id?.get()).ok()?;
-    MessageId::new(text).ok()
+    MessageId::checked(&text(raw.id?, "id").ok()?).ok()
 }
 
 fn decode_frame(
@@ -174,10 +175,12 @@ fn decode_frame(
             found: v.get().to_owned(),
         });
     }
-    let kind_text: String = parse(required(raw.kind, None, "kind")?, "kind")?;
-    let kind = Kind::parse(&kind_text).ok_or(DecodeErrorKind::UnknownKind { found: kind_text })?;
-    let id_text: String = parse(required(raw.id, Some(kind), "id")?, "id")?;
-    let id = MessageId::new(id_text).map_err(DecodeErrorKind::InvalidId)?;
+    let kind_text = text(required(raw.kind, None, "kind")?, "kind")?;
+    let kind = Kind::parse(&kind_text).ok_or_else(|| DecodeErrorKind::UnknownKind {
+        found: kind_text.into_owned(),
+    })?;
+    let id_text = text(required(raw.id, Some(kind), "id")?, "id")?;
+    let id = MessageId::checked(&id_text).map_err(DecodeErrorKind::InvalidId)?;
     let headers: Headers = match raw.headers {
         Some(h) => parse(h, "headers")?,
         None => Headers::new(),
@@ -218,7 +221,7 @@ fn decode_frame(
             to: name(raw.to, k, "to")?,
             route: name(raw.route, k, "route")?,
             from: match raw.from {
-                Some(f) => Some(parse(f, "from")?),
+                Some(f) => Some(text(f, "from")?.into_owned()),
                 None => None,
             },
             payload: payload(raw, kind, frame)?,
@@ -245,12 +248,7 @@ fn decode_frame(
             payload: payload(raw, kind, frame)?,
         }),
         Kind::Ack => {
-            let texts: Vec<String> = parse(required(raw.ids, k, "ids")?, "ids")?;
-            let ids = texts
-                .into_iter()
-                .map(MessageId::new)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| invalid("ids", e.to_string()))?;
+            let ids: Vec<MessageId> = parse(required(raw.ids, k, "ids")?, "ids")?;
             Body::Ack(Ack { ids })
         }
     };
@@ -286,6 +284,19 @@ fn parse<'a, T: Deserialize<'a>>(
     serde_json::from_str(raw.get()).map_err(|e| invalid(field, without_position(&e)))
 }
 
+/// A JSON string's text: borrowed from the frame when it has no escapes
+/// (the frame was checked to be JSON, so the quotes hold exactly the text).
+fn text<'a>(raw: &'a RawValue, field: &'static str) -> Result<Cow<'a, str>, DecodeErrorKind> {
+    let token = raw.get();
+    match token
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        Some(inner) if !inner.contains('\\') => Ok(Cow::Borrowed(inner)),
+        _ => parse::<String>(raw, field).map(Cow::Owned),
+    }
+}
+
 fn invalid(field: &'static str, reason: impl Into<String>) -> DecodeErrorKind {
     DecodeErrorKind::InvalidField {
         field,
@@ -300,9 +311,9 @@ fn name(
     kind: Option<Kind>,
     field: &'static str,
 ) -> Result<String, DecodeErrorKind> {
-    let text: String = parse(required(raw, kind, field)?, field)?;
+    let text = text(required(raw, kind, field)?, field)?;
     crate::check_name(&text).map_err(|e| invalid(field, e.to_string()))?;
-    Ok(text)
+    Ok(text.into_owned())
 }
 
 /// An optional list of names; absent means none.
@@ -331,8 +342,7 @@ fn positive(
 }
 
 fn message_id(raw: &RawValue, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
-    let text: String = parse(raw, field)?;
-    MessageId::new(text).map_err(|e| invalid(field, e.to_string()))
+    MessageId::checked(&text(raw, field)?).map_err(|e| invalid(field, e.to_string()))
 }
 
 fn payload(

@@ -140,6 +140,12 @@ impl Out {
     /// A JSON string, escaped as serde_json escapes it.
     fn str(&mut self, s: &str) {
         self.0.push('"');
+        // ids, names and most text need no escape: one quick scan, one copy
+        if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            self.0.push_str(s);
+            self.0.push('"');
+            return;
+        }
         let mut start = 0;
         for (i, byte) in s.bytes().enumerate() {
             let escape = match byte {

@@ -1,6 +1,9 @@
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::TraceParent;
 
@@ -20,9 +23,59 @@ use crate::TraceParent;
 /// assert_eq!(headers.attempt(), 2);
 /// assert_eq!(headers.deadline_ms(), None);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Headers(BTreeMap<String, String>);
+///
+/// Cloning is cheap: the map is shared until one of the copies changes it,
+/// and an empty one holds nothing.
+#[derive(Clone, Default)]
+pub struct Headers(Option<Arc<BTreeMap<Key, String>>>);
+
+/// A header's name: the defined ones are not copied.
+type Key = Cow<'static, str>;
+
+/// The map when there is none.
+static EMPTY: BTreeMap<Key, String> = BTreeMap::new();
+
+impl Headers {
+    fn map(&self) -> &BTreeMap<Key, String> {
+        self.0.as_deref().unwrap_or(&EMPTY)
+    }
+
+    /// Sets a defined header (its name is not copied).
+    pub(crate) fn set(&mut self, key: &'static str, value: String) {
+        self.map_mut().insert(Cow::Borrowed(key), value);
+    }
+
+    fn map_mut(&mut self) -> &mut BTreeMap<Key, String> {
+        Arc::make_mut(self.0.get_or_insert_with(Arc::default))
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.map(), f)
+    }
+}
+
+impl PartialEq for Headers {
+    fn eq(&self, other: &Self) -> bool {
+        self.map() == other.map()
+    }
+}
+
+impl Eq for Headers {}
+
+impl Serialize for Headers {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.map().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Headers {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::deserialize(deserializer)?;
+        Ok(Self((!map.is_empty()).then(|| Arc::new(map))))
+    }
+}
 
 /// A defined header whose value breaks its rule.
 ///
@@ -66,7 +119,7 @@ impl Headers {
 
     /// True when there are no headers (the field is then left out on the wire).
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.map().is_empty()
     }
 
     /// The value of any header.
@@ -82,7 +135,7 @@ impl Headers {
     /// assert_eq!(headers.get("x-region"), None);
     /// ```
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
+        self.map().get(key).map(String::as_str)
     }
 
     /// Sets any header, returning the value it replaces.
@@ -97,12 +150,15 @@ impl Headers {
     /// assert!(headers.is_empty());
     /// ```
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
-        self.0.insert(key.into(), value.into())
+        self.map_mut().insert(Cow::Owned(key.into()), value.into())
     }
 
     /// Removes a header, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
-        self.0.remove(key)
+        if !self.map().contains_key(key) {
+            return None;
+        }
+        self.map_mut().remove(key)
     }
 
     /// All headers, ordered by key.
@@ -117,7 +173,7 @@ impl Headers {
     /// assert_eq!(pairs, [("attempt", "2"), ("trace_id", "t-1")]);
     /// ```
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.map().iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// The `trace_id` header.
@@ -127,7 +183,7 @@ impl Headers {
 
     /// Sets the `trace_id` header.
     pub fn set_trace_id(&mut self, trace_id: impl Into<String>) {
-        self.insert(Self::TRACE_ID, trace_id);
+        self.set(Self::TRACE_ID, trace_id.into());
     }
 
     /// The `traceparent` header when it is valid; `None` when absent or
@@ -151,7 +207,7 @@ impl Headers {
 
     /// Sets the `traceparent` header.
     pub fn set_traceparent(&mut self, parent: &TraceParent) {
-        self.insert(Self::TRACEPARENT, parent.to_string());
+        self.set(Self::TRACEPARENT, parent.to_string());
     }
 
     /// The `deadline_ms` header; `None` when absent or not a number
@@ -173,7 +229,7 @@ impl Headers {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn set_deadline_ms(&mut self, deadline_ms: u64) {
-        self.insert(Self::DEADLINE_MS, deadline_ms.to_string());
+        self.set(Self::DEADLINE_MS, deadline_ms.to_string());
     }
 
     /// The `attempt` header; 1 when absent, as the protocol counts deliveries from 1.
@@ -186,7 +242,7 @@ impl Headers {
 
     /// Sets the `attempt` header.
     pub fn set_attempt(&mut self, attempt: u32) {
-        self.insert(Self::ATTEMPT, attempt.to_string());
+        self.set(Self::ATTEMPT, attempt.to_string());
     }
 
     /// The `content_type` header.
@@ -250,11 +306,11 @@ fn parse_decimal(text: &str) -> Option<u64> {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Self(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        let map: BTreeMap<Key, String> = iter
+            .into_iter()
+            .map(|(k, v)| (Cow::Owned(k.into()), v.into()))
+            .collect();
+        Self((!map.is_empty()).then(|| Arc::new(map)))
     }
 }
 

@@ -1,4 +1,5 @@
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -19,8 +20,11 @@ use super::MAX_ID_BYTES;
 /// assert_eq!(MessageId::random().as_str().len(), 32);
 /// # Ok::<(), ms_protocol::InvalidId>(())
 /// ```
+///
+/// Cloning one is cheap (the text is shared, not copied): the runtime keeps
+/// an id in several places per message.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageId(String);
+pub struct MessageId(Arc<str>);
 
 /// Why a string cannot be a [`MessageId`].
 ///
@@ -48,11 +52,15 @@ impl MessageId {
     /// # Errors
     /// [`InvalidId`] when the string is empty or longer than 128 bytes.
     pub fn new(id: impl Into<String>) -> Result<Self, InvalidId> {
-        let id = id.into();
+        Self::checked(&id.into())
+    }
+
+    /// [`MessageId::new`] from borrowed text: one copy, into the shared text.
+    pub(crate) fn checked(id: &str) -> Result<Self, InvalidId> {
         match id.len() {
             0 => Err(InvalidId::Empty),
             n if n > MAX_ID_BYTES => Err(InvalidId::TooLong(n)),
-            _ => Ok(Self(id)),
+            _ => Ok(Self(Arc::from(id))),
         }
     }
 
@@ -69,8 +77,14 @@ impl MessageId {
     /// Only if the operating system's random source cannot be read at all
     /// when a thread first needs one, as `rand::rng()` does.
     pub fn random() -> Self {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let bits: u128 = rand::random();
-        Self(format!("{bits:032x}"))
+        let mut text = [0u8; 32];
+        for (i, digit) in text.iter_mut().enumerate() {
+            *digit = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
+        }
+        // hex digits are ASCII
+        Self(Arc::from(std::str::from_utf8(&text).unwrap_or_default()))
     }
 
     /// The id as text.
@@ -89,7 +103,7 @@ impl MessageId {
     /// # Ok::<(), ms_protocol::InvalidId>(())
     /// ```
     pub fn into_string(self) -> String {
-        self.0
+        self.0.to_string()
     }
 }
 
@@ -133,8 +147,22 @@ impl Serialize for MessageId {
 
 impl<'de> Deserialize<'de> for MessageId {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
-        Self::new(text).map_err(serde::de::Error::custom)
+        deserializer.deserialize_str(IdVisitor)
+    }
+}
+
+/// Reads an id from borrowed or owned text without an intermediate `String`.
+struct IdVisitor;
+
+impl serde::de::Visitor<'_> for IdVisitor {
+    type Value = MessageId;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a message id (1 to 128 bytes of text)")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<MessageId, E> {
+        MessageId::checked(text).map_err(E::custom)
     }
 }
 

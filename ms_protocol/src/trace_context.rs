@@ -49,9 +49,15 @@ macro_rules! hex_id {
     ($ty:ident, $n:literal) => {
         impl $ty {
             /// A random id, never all zero.
+            ///
+            /// From a fast generator (wyrand, seeded per thread), not a
+            /// cryptographic one: trace ids must be unique, not secret
+            /// (W3C Trace Context), and one is made for every message
+            /// that arrives without a trace.
             pub fn random() -> Self {
                 loop {
-                    let bytes: [u8; $n] = rand::random();
+                    let mut bytes = [0u8; $n];
+                    fastrand::fill(&mut bytes);
                     if bytes != [0; $n] {
                         return Self(bytes);
                     }
@@ -426,10 +432,12 @@ impl IncomingTrace {
     /// own span, or the received parent when it records none),
     /// `tracestate` as received, and `trace_id` (see [`Self::trace_id`]).
     pub fn write(&self, headers: &mut Headers, current: &TraceParent) {
-        headers.insert(Headers::TRACEPARENT, current.to_string());
+        headers.set(Headers::TRACEPARENT, current.to_string());
         match &self.state {
-            Some(state) => headers.insert(Headers::TRACESTATE, state.clone()),
-            None => headers.remove(Headers::TRACESTATE),
+            Some(state) => headers.set(Headers::TRACESTATE, state.clone()),
+            None => {
+                headers.remove(Headers::TRACESTATE);
+            }
         };
         headers.set_trace_id(self.trace_id(current));
     }

@@ -8,7 +8,7 @@
 //! Enabled by the `bench` feature; names and signatures may change at any time.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use tokio::sync::{mpsc, watch};
@@ -17,7 +17,7 @@ use crate::dispatch::HandlerPool;
 use crate::gateway::{
     Call, CallError, ConnectionState, ForgetCall, Gateway, Outcome, Publish, Settle, Storage,
 };
-use crate::gateway::{Delivery, DeliveryKind, Dispatch};
+use crate::gateway::{Delivery, DeliveryKind, Dispatch, RequestKey};
 use crate::handler::Handler;
 use crate::protocol::{Body, ByteString, Envelope, decode_shared, encode};
 
@@ -72,7 +72,7 @@ impl DispatchBench {
             return Err("not a request frame".to_owned());
         };
         let delivery = Delivery {
-            id: envelope.id,
+            key: RequestKey::new(request.from.as_deref(), envelope.id),
             kind: DeliveryKind::Request {
                 route: request.route,
                 from: request.from,
@@ -81,7 +81,10 @@ impl DispatchBench {
             payload: request.payload,
             deadline: None,
         };
-        self.pool.deliver(delivery, &self.gateway);
+        // a handler that ends at its first poll settles at once, as in a service
+        if let Some(settled) = self.pool.deliver(delivery, &self.gateway, Instant::now()) {
+            return answer(settled).ok_or_else(|| "not a request's answer".to_owned());
+        }
         self.replies
             .recv()
             .await
@@ -110,12 +113,7 @@ impl actix::Handler<Settle> for SettleSink {
     type Result = ();
 
     fn handle(&mut self, settle: Settle, _ctx: &mut Context<Self>) {
-        let envelope = match settle.outcome {
-            Outcome::Reply(payload) => Envelope::reply_to(&settle.id, payload),
-            Outcome::Failed(error) => Envelope::error(Some(&settle.id), error),
-            Outcome::EventDone | Outcome::EventHeld => return,
-        };
-        if let Ok(text) = encode(&envelope) {
+        if let Some(text) = answer(settle) {
             let _ = self.replies.send(text);
         }
     }
@@ -141,4 +139,14 @@ impl actix::Handler<Publish> for SettleSink {
     fn handle(&mut self, _publish: Publish, _ctx: &mut Context<Self>) -> Self::Result {
         Err(CallError::Stopped)
     }
+}
+
+/// A request's settlement as its answer frame.
+fn answer(settle: Settle) -> Option<String> {
+    let envelope = match settle.outcome {
+        Outcome::Reply(payload) => Envelope::reply_to(&settle.key.id, payload),
+        Outcome::Failed(error) => Envelope::error(Some(&settle.key.id), error),
+        Outcome::EventDone | Outcome::EventHeld => return None,
+    };
+    encode(&envelope).ok()
 }

@@ -10,7 +10,7 @@ use crate::boot::{Boot, Registration};
 use crate::config::Config;
 use crate::error::Error;
 use crate::gateway::{self, Gateway, Outcome, Supervisor};
-use crate::gateway::{Delivery, DeliveryKind, Dispatch, Lifecycle};
+use crate::gateway::{Delivery, DeliveryKind, Dispatch, Lifecycle, Settle};
 use crate::handler::{Event, Request};
 use crate::handler_error::HandlerError;
 use crate::protocol::Json;
@@ -85,13 +85,18 @@ struct RawChannel {
 }
 
 impl Dispatch for RawChannel {
-    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway) {
+    fn deliver(
+        &mut self,
+        delivery: Delivery,
+        gateway: &Gateway,
+        _now: std::time::Instant,
+    ) -> Option<Settle> {
         let tx = self.tx.clone();
         let gateway = gateway.clone();
         // a claim check is fetched first: on this thread, without blocking the supervisor
         actix_rt::spawn(async move {
             let Delivery {
-                id,
+                key,
                 kind,
                 headers,
                 payload,
@@ -100,16 +105,16 @@ impl Dispatch for RawChannel {
             let payload = match crate::claim_check::incoming(gateway.claims(), payload).await {
                 Ok(json) => json,
                 Err(error) => {
-                    let from = kind.from().map(str::to_owned);
                     let outcome = match kind {
                         DeliveryKind::Request { .. } => Outcome::Failed(error.to_wire()),
                         DeliveryKind::Event { .. } if error.is_transient() => Outcome::EventHeld,
                         DeliveryKind::Event { .. } => Outcome::EventDone,
                     };
-                    gateway.settle(id, from, outcome);
+                    gateway.settled(Settle { key, outcome });
                     return;
                 }
             };
+            let id = key.id;
             let received = match kind {
                 DeliveryKind::Request { route, from } => Received::Request(Request {
                     id,
@@ -129,6 +134,7 @@ impl Dispatch for RawChannel {
             // unsettled and the gateway redelivers it after the close
             let _ = tx.send(received);
         });
+        None
     }
 
     fn lifecycle(&mut self, _event: Lifecycle, _gateway: &Gateway) {}
@@ -181,7 +187,7 @@ impl GatewayClient {
                 Ok(payload) => Outcome::Reply(payload),
                 Err(error) => Outcome::Failed(error),
             };
-            gateway.settle(id, from, outcome);
+            gateway.settle(id, from.as_deref(), outcome);
         });
     }
 
@@ -189,7 +195,7 @@ impl GatewayClient {
     pub fn fail(&self, request: &Request, error: HandlerError) {
         self.gateway.settle(
             request.id.clone(),
-            request.from.clone(),
+            request.from.as_deref(),
             Outcome::Failed(error.into_wire()),
         );
     }

@@ -1,12 +1,12 @@
 //! What a handler gets with each message.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use slog::Logger;
+use slog::{Logger, o};
 
 use crate::gateway::{CallError, Gateway};
 use crate::handler_error::HandlerError;
@@ -32,10 +32,15 @@ use crate::trace::{MessageTrace, Tracer};
 #[derive(Debug)]
 pub struct Context {
     id: MessageId,
-    route: String,
+    route: Arc<str>,
     headers: Headers,
     deadline: Option<Instant>,
-    log: Logger,
+    /// The service's logger; [`Context::log`] adds this message's keys the
+    /// first time it is asked for (most messages never log).
+    base_log: Logger,
+    log: OnceLock<Logger>,
+    /// Whether `route` is a request's route (else an event's topic).
+    is_request: bool,
     gateway: Gateway,
     /// This message's trace and handling span: the parent of every call
     /// made through this context (explicitly, never a thread-local).
@@ -46,7 +51,8 @@ pub struct Context {
 /// The parts of a [`Context`] that come from the delivered message.
 pub(crate) struct Delivered {
     pub(crate) id: MessageId,
-    pub(crate) route: String,
+    pub(crate) route: Arc<str>,
+    pub(crate) is_request: bool,
     pub(crate) headers: Headers,
     pub(crate) time_left: Option<Duration>,
 }
@@ -64,7 +70,9 @@ impl Context {
             route: delivered.route,
             headers: delivered.headers,
             deadline: delivered.time_left.map(|left| Instant::now() + left),
-            log,
+            base_log: log,
+            log: OnceLock::new(),
+            is_request: delivered.is_request,
             gateway,
             trace,
             tracer,
@@ -163,7 +171,14 @@ impl Context {
 
     /// A logger carrying service, instance, message id, route and trace id.
     pub fn log(&self) -> &Logger {
-        &self.log
+        self.log.get_or_init(|| {
+            let key = if self.is_request { "route" } else { "topic" };
+            self.base_log.new(o!(
+                "message_id" => self.id.to_string(),
+                key => self.route.to_string(),
+                "trace_id" => self.headers.trace_id().unwrap_or_default().to_owned(),
+            ))
+        })
     }
 
     /// The connection to the gateway.

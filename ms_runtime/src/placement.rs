@@ -13,10 +13,10 @@
 //! the connection once, for that one poll; routes marked `blocking` never
 //! come here (their work runs on the blocking pool).
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -35,13 +35,59 @@ enum Record {
     Pooled,
 }
 
-/// The placement policy, shared by the dispatcher and the handler threads
-/// that report back.
+/// Where a route runs after a report moved it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Moved {
+    /// Proven light: to the connection's thread.
+    Inline,
+    /// A poll overstayed the budget: to the pool for good.
+    Pooled,
+}
+
+/// The placement policy; each route's record lives in its [`Slot`].
 #[derive(Debug, Clone)]
 pub(crate) struct Placement {
     budget: Duration,
     mode: Mode,
-    routes: Arc<Mutex<HashMap<String, Record>>>,
+}
+
+/// One route's (or topic's) record, shared by the dispatcher and the
+/// handler threads that report back: a number, so reading and updating it
+/// take no lock.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Slot(Arc<AtomicU32>);
+
+/// [`Record::Inline`] in a [`Slot`]; smaller numbers are probation counts.
+const INLINE: u32 = u32::MAX - 1;
+/// [`Record::Pooled`] in a [`Slot`].
+const POOLED: u32 = u32::MAX;
+
+impl Record {
+    fn load(value: u32) -> Self {
+        match value {
+            INLINE => Self::Inline,
+            POOLED => Self::Pooled,
+            n => Self::Probation(n),
+        }
+    }
+
+    fn store(self) -> u32 {
+        match self {
+            Self::Inline => INLINE,
+            Self::Pooled => POOLED,
+            Self::Probation(n) => n.min(INLINE - 1),
+        }
+    }
+
+    /// The record after a delivery that overstayed the budget or not.
+    fn after(self, overstayed: bool) -> Self {
+        match (self, overstayed) {
+            (_, true) | (Self::Pooled, false) => Self::Pooled,
+            (Self::Inline, false) => Self::Inline,
+            (Self::Probation(n), false) if n + 1 >= PROBATION => Self::Inline,
+            (Self::Probation(n), false) => Self::Probation(n + 1),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,43 +110,49 @@ impl Placement {
         } else {
             Mode::Adaptive
         };
-        Self {
-            budget,
-            mode,
-            routes: Arc::default(),
-        }
+        Self { budget, mode }
     }
 
-    /// Whether the next delivery for `route` runs on the connection's thread.
-    pub(crate) fn inline(&self, route: &str) -> bool {
+    /// A new route's record: on probation.
+    pub(crate) fn slot(&self) -> Slot {
+        Slot::default()
+    }
+
+    /// Whether the next delivery for the route of `slot` runs on the
+    /// connection's thread.
+    pub(crate) fn inline(&self, slot: &Slot) -> bool {
         match self.mode {
             Mode::AlwaysInline => true,
             Mode::AlwaysPooled => false,
-            Mode::Adaptive => self
-                .routes
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(route)
-                .is_some_and(|r| *r == Record::Inline),
+            Mode::Adaptive => slot.0.load(Ordering::Acquire) == INLINE,
         }
     }
 
-    /// A delivery for `route` finished; `overstayed` if one of its polls
-    /// took longer than the budget.
-    pub(crate) fn report(&self, route: &str, overstayed: bool) {
+    /// A delivery for the route of `slot` finished; `overstayed` if one of
+    /// its polls took longer than the budget. Returns where the route runs
+    /// from now on when this report moved it.
+    pub(crate) fn report(&self, slot: &Slot, overstayed: bool) -> Option<Moved> {
         if self.mode != Mode::Adaptive {
-            return;
+            return None;
         }
-        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
-        let record = routes
-            .entry(route.to_owned())
-            .or_insert(Record::Probation(0));
-        *record = match (*record, overstayed) {
-            (_, true) | (Record::Pooled, false) => Record::Pooled,
-            (Record::Inline, false) => Record::Inline,
-            (Record::Probation(n), false) if n + 1 >= PROBATION => Record::Inline,
-            (Record::Probation(n), false) => Record::Probation(n + 1),
+        let update = |value| Some(Record::load(value).after(overstayed).store());
+        let before = match slot
+            .0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, update)
+        {
+            Ok(value) | Err(value) => Record::load(value),
         };
+        match (before, before.after(overstayed)) {
+            (Record::Inline, Record::Inline) | (Record::Pooled, Record::Pooled) => None,
+            (_, Record::Inline) => Some(Moved::Inline),
+            (_, Record::Pooled) => Some(Moved::Pooled),
+            (_, Record::Probation(_)) => None,
+        }
+    }
+
+    /// The poll budget.
+    pub(crate) fn budget(&self) -> Duration {
+        self.budget
     }
 
     /// `work`, with each of its polls timed against the budget.
@@ -113,24 +165,38 @@ impl Placement {
     }
 }
 
-/// A future whose polls are timed; yields its output and whether any poll
-/// took longer than the budget.
-pub(crate) struct Timed<F> {
-    work: F,
-    budget: Duration,
-    overstayed: bool,
+pin_project_lite::pin_project! {
+    /// A future whose polls are timed; yields its output and its [`Timing`].
+    pub(crate) struct Timed<F> {
+        #[pin]
+        work: F,
+        budget: Duration,
+        overstayed: bool,
+    }
 }
 
-impl<F: Future + Unpin> Future for Timed<F> {
-    type Output = (F::Output, bool);
+/// How a [`Timed`] future's polls went.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Timing {
+    /// One of its polls took longer than the budget.
+    pub(crate) overstayed: bool,
+    /// When its last poll ended: when the work ended.
+    pub(crate) ended: Instant,
+}
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+impl<F: Future> Future for Timed<F> {
+    type Output = (F::Output, Timing);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
         let started = Instant::now();
-        let polled = Pin::new(&mut self.work).poll(cx);
-        if started.elapsed() > self.budget {
-            self.overstayed = true;
+        let polled = this.work.poll(cx);
+        let ended = Instant::now();
+        if ended.saturating_duration_since(started) > *this.budget {
+            *this.overstayed = true;
         }
-        polled.map(|output| (output, self.overstayed))
+        let overstayed = *this.overstayed;
+        polled.map(|output| (output, Timing { overstayed, ended }))
     }
 }
 
@@ -143,54 +209,83 @@ mod tests {
     #[test]
     fn a_route_moves_inline_after_its_probation() {
         let p = Placement::new(2, BUDGET);
+        let (echo, other) = (p.slot(), p.slot());
         for _ in 0..PROBATION - 1 {
-            assert!(!p.inline("echo"));
-            p.report("echo", false);
+            assert!(!p.inline(&echo));
+            assert_eq!(p.report(&echo, false), None);
         }
-        assert!(!p.inline("echo"), "one light delivery short");
-        p.report("echo", false);
-        assert!(p.inline("echo"));
-        assert!(!p.inline("other"), "routes are judged one by one");
+        assert!(!p.inline(&echo), "one light delivery short");
+        assert_eq!(p.report(&echo, false), Some(Moved::Inline));
+        assert!(p.inline(&echo));
+        assert_eq!(p.report(&echo, false), None, "moved once");
+        assert!(!p.inline(&other), "routes are judged one by one");
     }
 
     #[test]
     fn one_overstayed_poll_sends_a_route_to_the_pool_for_good() {
         let p = Placement::new(2, BUDGET);
+        let echo = p.slot();
         for _ in 0..PROBATION {
-            p.report("echo", false);
+            p.report(&echo, false);
         }
-        p.report("echo", true);
-        assert!(!p.inline("echo"));
+        assert_eq!(p.report(&echo, true), Some(Moved::Pooled));
+        assert!(!p.inline(&echo));
         for _ in 0..PROBATION * 2 {
-            p.report("echo", false);
+            assert_eq!(p.report(&echo, false), None);
         }
-        assert!(!p.inline("echo"));
+        assert!(!p.inline(&echo));
+        // an overstay during probation sends it to the pool too
+        let fresh = p.slot();
+        assert_eq!(p.report(&fresh, true), Some(Moved::Pooled));
     }
 
     #[test]
     fn no_threads_means_inline_and_no_budget_means_pooled() {
-        assert!(Placement::new(0, BUDGET).inline("any"));
+        let inline = Placement::new(0, BUDGET);
+        assert!(inline.inline(&inline.slot()));
         let pooled = Placement::new(2, Duration::ZERO);
+        let any = pooled.slot();
         for _ in 0..PROBATION {
-            pooled.report("any", false);
+            assert_eq!(pooled.report(&any, false), None);
         }
-        assert!(!pooled.inline("any"));
+        assert!(!pooled.inline(&any));
+    }
+
+    #[test]
+    fn records_survive_the_slot_encoding() {
+        for record in [
+            Record::Probation(0),
+            Record::Probation(PROBATION - 1),
+            Record::Inline,
+            Record::Pooled,
+        ] {
+            assert_eq!(Record::load(record.store()), record);
+        }
     }
 
     #[actix_rt::test]
     async fn a_poll_that_blocks_past_the_budget_is_noticed() {
         let p = Placement::new(2, BUDGET);
-        let quick = p.timed(Box::pin(async { 1 }));
-        assert_eq!(quick.await, (1, false));
-        let hog = p.timed(Box::pin(async {
+        let quick = p.timed(async { 1 });
+        let (one, timing) = quick.await;
+        assert_eq!((one, timing.overstayed), (1, false));
+        let started = Instant::now();
+        let hog = p.timed(async {
             std::thread::sleep(Duration::from_millis(5));
             2
-        }));
-        assert_eq!(hog.await, (2, true));
-        let waits = p.timed(Box::pin(async {
+        });
+        let (two, timing) = hog.await;
+        assert_eq!((two, timing.overstayed), (2, true));
+        assert!(timing.ended >= started + Duration::from_millis(5));
+        let waits = p.timed(async {
             tokio::time::sleep(Duration::from_millis(5)).await;
             3
-        }));
-        assert_eq!(waits.await, (3, false), "waiting is not computing");
+        });
+        let (three, timing) = waits.await;
+        assert_eq!(
+            (three, timing.overstayed),
+            (3, false),
+            "waiting is not computing"
+        );
     }
 }

@@ -72,7 +72,9 @@ impl ClaimCheck {
         if (json.len() as u64) <= self.threshold {
             return Ok(Payload::Inline(json));
         }
-        let stored = self.s3.put_claim(bucket, &json).await;
+        // boxed: the S3 future is large, and every handler's future would
+        // carry (and move) its size even when no claim check is made
+        let stored = Box::pin(self.s3.put_claim(bucket, &json)).await;
         self.count(
             Direction::Out,
             stored.as_ref().map(|_| ()).map_err(S3Error::kind),
@@ -182,7 +184,8 @@ pub(crate) async fn incoming(
         #[cfg(feature = "s3")]
         Payload::Ref(reference) => match claims {
             None => Err(ClaimError::NoStore),
-            Some(claims) => claims.fetch(&reference).await,
+            // boxed, as in `ClaimCheck::outgoing`
+            Some(claims) => Box::pin(claims.fetch(&reference)).await,
         },
         #[cfg(not(feature = "s3"))]
         Payload::Ref(_) => {

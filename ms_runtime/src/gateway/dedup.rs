@@ -1,6 +1,9 @@
 //! Answers of settled requests, remembered for redeliveries.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+use std::rc::Rc;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use super::FrameText;
@@ -10,17 +13,77 @@ use crate::protocol::MessageId;
 /// per request (docs/protocol.md section 4). The same id from another `from` is
 /// another request, so one account cannot read another's answers by
 /// reusing its ids.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// The key is hashed once, when it is made, with a hasher seeded at random
+/// per process (peers choose ids, so they must not be able to choose
+/// collisions); the maps keyed by it ([`KeyMap`], [`KeySet`]) use that hash
+/// as is instead of hashing the two strings at every lookup.
+#[derive(Debug, Clone)]
 pub(crate) struct RequestKey {
     /// The request's `from`, as the gateway set it ("service/instance" or "http").
-    pub(crate) from: Option<String>,
+    pub(crate) from: Option<Arc<str>>,
     /// The request's `id`.
     pub(crate) id: MessageId,
+    hash: u64,
 }
 
+/// The hasher of every [`RequestKey`].
+static KEY_HASHER: LazyLock<foldhash::quality::RandomState> = LazyLock::new(Default::default);
+
 impl RequestKey {
-    pub(crate) fn new(from: Option<String>, id: MessageId) -> Self {
-        Self { from, id }
+    /// An event's key: no sender.
+    pub(crate) fn event(id: MessageId) -> Self {
+        Self::new(None, id)
+    }
+
+    pub(crate) fn new(from: Option<&str>, id: MessageId) -> Self {
+        let hash = KEY_HASHER.hash_one((from, id.as_str()));
+        Self {
+            from: from.map(Arc::from),
+            id,
+            hash,
+        }
+    }
+}
+
+impl PartialEq for RequestKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.id == other.id && self.from == other.from
+    }
+}
+
+impl Eq for RequestKey {}
+
+impl Hash for RequestKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A map keyed by [`RequestKey`], using the key's stored hash.
+pub(crate) type KeyMap<V> = HashMap<RequestKey, V, BuildHasherDefault<StoredHash>>;
+
+/// A set of [`RequestKey`]s, using each key's stored hash.
+pub(crate) type KeySet = HashSet<RequestKey, BuildHasherDefault<StoredHash>>;
+
+/// Passes a [`RequestKey`]'s stored hash through.
+#[derive(Default)]
+pub(crate) struct StoredHash(u64);
+
+impl Hasher for StoredHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // only `write_u64` is used by the keys; anything else still mixes in
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
     }
 }
 
@@ -50,11 +113,12 @@ struct Entry {
 /// settling frames take at most `max_bytes` (past it the oldest frames go
 /// first, their keys stay for the window and answer [`Remembered::Evicted`]).
 pub(crate) struct Dedup {
-    entries: HashMap<RequestKey, Entry>,
+    /// Each key is stored once and shared by the two queues.
+    entries: HashMap<Rc<RequestKey>, Entry, BuildHasherDefault<StoredHash>>,
     /// Every key, oldest first, with its settling time: window and count.
-    order: VecDeque<(Instant, RequestKey)>,
+    order: VecDeque<(Instant, Rc<RequestKey>)>,
     /// Keys whose frame is held, oldest first: the byte bound.
-    frames: VecDeque<(u64, RequestKey)>,
+    frames: VecDeque<(u64, Rc<RequestKey>)>,
     next_seq: u64,
     window: Duration,
     capacity: usize,
@@ -65,7 +129,7 @@ pub(crate) struct Dedup {
 impl Dedup {
     pub(crate) fn new(window: Duration, capacity: usize, max_bytes: usize) -> Self {
         Self {
-            entries: HashMap::new(),
+            entries: HashMap::default(),
             order: VecDeque::new(),
             frames: VecDeque::new(),
             next_seq: 0,
@@ -77,6 +141,7 @@ impl Dedup {
     }
 
     pub(crate) fn remember(&mut self, key: RequestKey, answer: FrameText, now: Instant) {
+        let key = Rc::new(key);
         let seq = self.next_seq;
         self.next_seq += 1;
         self.bytes += answer.len();
@@ -128,13 +193,14 @@ impl Dedup {
                 self.bytes -= old.len();
             }
         }
-        // stale places in line must not pile up while the byte bound is not hit
-        while self
-            .frames
-            .front()
-            .is_some_and(|(seq, key)| self.entries.get(key).is_none_or(|e| e.seq != *seq))
-        {
-            self.frames.pop_front();
+        // stale places in line (key gone or remembered again) must not pile
+        // up while the byte bound is not hit: dropped when they dominate
+        if self.entries.is_empty() {
+            self.frames.clear();
+        } else if self.frames.len() > 2 * self.entries.len() + 64 {
+            let entries = &self.entries;
+            self.frames
+                .retain(|(seq, key)| entries.get(key).is_some_and(|e| e.seq == *seq));
         }
     }
 }
@@ -144,7 +210,7 @@ mod tests {
     use super::*;
 
     fn key(from: &str, n: u32) -> RequestKey {
-        RequestKey::new(Some(from.into()), MessageId::new(format!("r{n}")).unwrap())
+        RequestKey::new(Some(from), MessageId::new(format!("r{n}")).unwrap())
     }
 
     fn answer(d: &mut Dedup, key: &RequestKey, now: Instant) -> Option<String> {
@@ -230,6 +296,27 @@ mod tests {
         assert_eq!(answer(&mut d, &key("a/1", 0), after), None);
         assert_eq!((d.len(), d.bytes), (0, 0));
         assert!(d.frames.is_empty());
+    }
+
+    #[test]
+    fn stale_places_in_line_do_not_pile_up() {
+        let t0 = Instant::now();
+        let mut d = Dedup::new(Duration::from_secs(600), 100, 1 << 20);
+        for _ in 0..1_000 {
+            d.remember(key("a/1", 1), FrameText::from("again"), t0);
+        }
+        assert_eq!(d.len(), 1);
+        assert!(d.frames.len() <= 2 + 64, "{} places kept", d.frames.len());
+        assert_eq!(answer(&mut d, &key("a/1", 1), t0).as_deref(), Some("again"));
+    }
+
+    #[test]
+    fn keys_equal_by_sender_and_id_hash_alike() {
+        let build = BuildHasherDefault::<StoredHash>::default();
+        assert_eq!(key("a/1", 1), key("a/1", 1));
+        assert_eq!(build.hash_one(key("a/1", 1)), build.hash_one(key("a/1", 1)));
+        assert_ne!(key("a/1", 1), key("a/2", 1));
+        assert_ne!(key("a/1", 1), RequestKey::new(None, key("a/1", 1).id));
     }
 
     #[test]

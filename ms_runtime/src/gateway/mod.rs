@@ -27,6 +27,7 @@ use tokio::sync::{oneshot, watch};
 use crate::protocol::{Envelope, Headers, Json, MessageId, Payload, WireError};
 
 pub(crate) use crate::claim_check::Storage;
+pub(crate) use dedup::RequestKey;
 pub(crate) use port::{Delivery, DeliveryKind, Dispatch, Lifecycle};
 #[cfg(test)]
 pub(crate) use stats::SessionStats;
@@ -210,9 +211,8 @@ pub(crate) enum Outcome {
 
 /// A dispatched message ended.
 pub(crate) struct Settle {
-    pub(crate) id: MessageId,
-    /// The request's `from`: with `id`, the key of the dedup memory.
-    pub(crate) from: Option<String>,
+    /// The delivery's key, as the session made it.
+    pub(crate) key: RequestKey,
     pub(crate) outcome: Outcome,
 }
 
@@ -389,7 +389,15 @@ impl Gateway {
             .map_err(|_| CallError::Stopped)?
     }
 
-    pub(crate) fn settle(&self, id: MessageId, from: Option<String>, outcome: Outcome) {
-        self.inner.settle.do_send(Settle { id, from, outcome });
+    pub(crate) fn settle(&self, id: MessageId, from: Option<&str>, outcome: Outcome) {
+        self.settled(Settle {
+            key: RequestKey::new(from, id),
+            outcome,
+        });
+    }
+
+    /// Hands a settlement to the supervisor.
+    pub(crate) fn settled(&self, settled: Settle) {
+        self.inner.settle.do_send(settled);
     }
 }

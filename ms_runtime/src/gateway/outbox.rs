@@ -1,6 +1,8 @@
 //! Frames sent to the gateway and not yet acknowledged.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashMap, HashMapExt as _};
 
 use super::FrameText;
 use crate::protocol::MessageId;

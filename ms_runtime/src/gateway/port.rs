@@ -4,15 +4,17 @@
 //! the low-level client's channel) implements [`Dispatch`] and depends on
 //! this module, never the reverse.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::Gateway;
-use crate::protocol::{Headers, MessageId, Payload};
+use super::{Gateway, RequestKey, Settle};
+use crate::protocol::{Headers, Payload};
 
 /// One message for a handler.
 #[derive(Debug)]
 pub(crate) struct Delivery {
-    pub(crate) id: MessageId,
+    /// The message's id (and, for a request, its sender): what its
+    /// settlement names.
+    pub(crate) key: RequestKey,
     pub(crate) kind: DeliveryKind,
     pub(crate) headers: Headers,
     /// Inline, or a claim check resolved before the handler runs.
@@ -28,16 +30,6 @@ pub(crate) enum DeliveryKind {
     Event { topic: String },
 }
 
-impl DeliveryKind {
-    /// A request's `from`, as the gateway set it.
-    pub(crate) fn from(&self) -> Option<&str> {
-        match self {
-            Self::Request { from, .. } => from.as_deref(),
-            Self::Event { .. } => None,
-        }
-    }
-}
-
 /// Connection changes the handler hears about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Lifecycle {
@@ -47,6 +39,10 @@ pub(crate) enum Lifecycle {
 
 /// Where the supervisor sends what it receives.
 pub(crate) trait Dispatch {
-    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway);
+    /// Hands `delivery` over. A delivery that ends at once, within this
+    /// call, returns its settlement; the others settle later through
+    /// `gateway`.
+    /// `now` is when the message arrived.
+    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway, now: Instant) -> Option<Settle>;
     fn lifecycle(&mut self, event: Lifecycle, gateway: &Gateway);
 }

@@ -5,8 +5,8 @@
 //! holds the waiters of handlers' calls, and hands deliveries to the
 //! dispatcher. Every protocol decision is the session's (`session/`).
 
+use foldhash::{HashMap, HashMapExt as _};
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -21,7 +21,6 @@ use slog::Logger;
 use tokio::sync::{oneshot, watch};
 
 use super::connect::{self, ConnectError};
-use super::dedup::RequestKey;
 use super::frame_limit::{FrameError, LimitedCodec};
 use super::port::Dispatch;
 use super::session::{Action, ConnectFailure, Session};
@@ -132,16 +131,16 @@ impl Supervisor {
         (addr, gateway)
     }
 
-    /// Carries out what the session decided, then re-arms the timer.
-    fn pump(&mut self, ctx: &mut Context<Self>) {
+    /// Carries out what the session decided at `now`, then re-arms the timer.
+    fn pump(&mut self, ctx: &mut Context<Self>, now: Instant) {
         while let Some(action) = self.session.next_action() {
-            self.perform(action, ctx);
+            self.perform(action, ctx, now);
         }
         self.stats.store(&self.session.stats());
         self.arm_timer(ctx);
     }
 
-    fn perform(&mut self, action: Action, ctx: &mut Context<Self>) {
+    fn perform(&mut self, action: Action, ctx: &mut Context<Self>, now: Instant) {
         match action {
             Action::Connect { generation, url } => self.open(generation, url, ctx),
             Action::Send(text) => self.write(WsMessage::Text(text)),
@@ -164,8 +163,12 @@ impl Supervisor {
                 self.state_tx.send_replace(state);
             }
             Action::Deliver(delivery) => {
-                if let Some(gateway) = &self.gateway {
-                    self.dispatch.deliver(delivery, gateway);
+                let Some(gateway) = &self.gateway else {
+                    return;
+                };
+                // a handler that ended at once settles here, without a message
+                if let Some(settled) = self.dispatch.deliver(delivery, gateway, now) {
+                    self.session.on_settled(settled.key, settled.outcome, now);
                 }
             }
             Action::Lifecycle(event) => {
@@ -204,8 +207,9 @@ impl Supervisor {
         let delay = due.saturating_duration_since(Instant::now());
         let handle = ctx.run_later(delay, |act, ctx| {
             act.wake = None;
-            act.session.on_timeout(Instant::now());
-            act.pump(ctx);
+            let now = Instant::now();
+            act.session.on_timeout(now);
+            act.pump(ctx, now);
         });
         self.wake = Some((due, handle));
     }
@@ -258,7 +262,7 @@ impl Supervisor {
                         .connect_failed(generation, ConnectFailure::Failed(reason), now);
                 }
             }
-            act.pump(ctx);
+            act.pump(ctx, now);
         }));
     }
 
@@ -302,8 +306,9 @@ impl Actor for Supervisor {
             self.tuning.request_timeout,
             self.storage.clone(),
         ));
-        self.session.start(Instant::now());
-        self.pump(ctx);
+        let now = Instant::now();
+        self.session.start(now);
+        self.pump(ctx, now);
     }
 }
 
@@ -323,7 +328,7 @@ impl StreamHandler<StreamEvent> for Supervisor {
                 self.session.closed(generation, now);
             }
         }
-        self.pump(ctx);
+        self.pump(ctx, now);
     }
 
     fn finished(&mut self, _ctx: &mut Self::Context) {
@@ -335,7 +340,8 @@ impl Handler<Call> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, call: Call, ctx: &mut Self::Context) {
-        match self.session.call(&call.envelope, Instant::now()) {
+        let now = Instant::now();
+        match self.session.call(&call.envelope, now) {
             Ok(()) => {
                 self.calls.insert(call.envelope.id, call.reply);
             }
@@ -343,7 +349,7 @@ impl Handler<Call> for Supervisor {
                 let _ = call.reply.send(Err(e));
             }
         }
-        self.pump(ctx);
+        self.pump(ctx, now);
     }
 }
 
@@ -360,8 +366,9 @@ impl Handler<Publish> for Supervisor {
     type Result = Result<(), CallError>;
 
     fn handle(&mut self, Publish(envelope): Publish, ctx: &mut Self::Context) -> Self::Result {
-        let result = self.session.publish(&envelope, Instant::now());
-        self.pump(ctx);
+        let now = Instant::now();
+        let result = self.session.publish(&envelope, now);
+        self.pump(ctx, now);
         result
     }
 }
@@ -370,9 +377,9 @@ impl Handler<Settle> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, settle: Settle, ctx: &mut Self::Context) {
-        let key = RequestKey::new(settle.from, settle.id);
-        self.session.on_settled(key, settle.outcome, Instant::now());
-        self.pump(ctx);
+        let now = Instant::now();
+        self.session.on_settled(settle.key, settle.outcome, now);
+        self.pump(ctx, now);
     }
 }
 
@@ -380,12 +387,13 @@ impl Handler<Shutdown> for Supervisor {
     type Result = ();
 
     fn handle(&mut self, shutdown: Shutdown, ctx: &mut Self::Context) {
-        if self.session.shutdown(shutdown.grace, Instant::now()) {
+        let now = Instant::now();
+        if self.session.shutdown(shutdown.grace, now) {
             self.stopped_waiters.push(shutdown.done);
         } else {
             let _ = shutdown.done.send(());
         }
-        self.pump(ctx);
+        self.pump(ctx, now);
     }
 }
 

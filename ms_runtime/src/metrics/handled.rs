@@ -93,11 +93,11 @@ struct RouteHandles {
 impl Handled {
     /// A message starts: counted in flight until [`Running::finish`] (or
     /// until the `Running` is dropped, when its task was cancelled).
-    pub(crate) fn start(&self) -> Running {
+    pub(crate) fn start(&self, now: Instant) -> Running {
         self.inner.metrics.in_flight.inc();
         Running {
             handles: self.clone(),
-            started: Instant::now(),
+            started: now,
             finished: false,
         }
     }
@@ -111,13 +111,14 @@ pub(crate) struct Running {
 }
 
 impl Running {
-    /// The message ended with `outcome`: `None` for success, else the error
-    /// code or `held`.
-    pub(crate) fn finish(mut self, outcome: Option<&str>) {
+    /// The message ended at `ended` with `outcome`: `None` for success,
+    /// else the error code or `held`.
+    pub(crate) fn finish(mut self, outcome: Option<&str>, ended: Instant) {
         self.finished = true;
         let h = &self.handles.inner;
         h.metrics.in_flight.dec();
-        h.duration.observe(self.started.elapsed().as_secs_f64());
+        let took = ended.saturating_duration_since(self.started);
+        h.duration.observe(took.as_secs_f64());
         let Some(outcome) = outcome else {
             h.ok.inc();
             return;

@@ -34,7 +34,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
-pub(crate) use handled::{HandledMetrics, Kind, RouteCache};
+pub(crate) use handled::{Handled, HandledMetrics, Kind, RouteCache, Running};
 #[cfg_attr(not(feature = "s3"), allow(unused_imports))]
 pub(crate) use s3::Direction;
 pub(crate) use s3::S3Metrics;

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::handled::{Kind, MAX_OUTCOMES, MAX_ROUTES, RouteCache};
 use super::{Direction, ServiceMetrics};
@@ -26,16 +26,19 @@ fn handled_messages_are_counted_by_route_and_outcome() {
     let (metrics, _, _) = metrics();
     let mut routes = RouteCache::new(metrics.handled());
     for _ in 0..3 {
-        routes.route(Kind::Request, "extract").start().finish(None);
+        routes
+            .route(Kind::Request, "extract")
+            .start(Instant::now())
+            .finish(None, Instant::now());
     }
     routes
         .route(Kind::Request, "extract")
-        .start()
-        .finish(Some("timeout"));
+        .start(Instant::now())
+        .finish(Some("timeout"), Instant::now());
     routes
         .route(Kind::Event, "scans.uploaded")
-        .start()
-        .finish(Some("held"));
+        .start(Instant::now())
+        .finish(Some("held"), Instant::now());
     let (content_type, text) = metrics.render(false);
     assert!(content_type.starts_with("text/plain; version=0.0.4"));
     let ok = r#"ms_service_handled_total{kind="request",route="extract",outcome="ok"}"#;
@@ -57,14 +60,14 @@ fn handled_messages_are_counted_by_route_and_outcome() {
 fn a_cancelled_message_leaves_in_flight() {
     let (metrics, _, _) = metrics();
     let mut routes = RouteCache::new(metrics.handled());
-    let running = routes.route(Kind::Request, "extract").start();
-    let other = routes.route(Kind::Request, "extract").start();
+    let running = routes.route(Kind::Request, "extract").start(Instant::now());
+    let other = routes.route(Kind::Request, "extract").start(Instant::now());
     assert_eq!(
         sample(&metrics.render(false).1, "ms_service_in_flight"),
         Some(2.0)
     );
     drop(running);
-    other.finish(None);
+    other.finish(None, Instant::now());
     assert_eq!(
         sample(&metrics.render(false).1, "ms_service_in_flight"),
         Some(0.0)
@@ -78,14 +81,14 @@ fn routes_and_outcomes_are_bounded() {
     for n in 0..MAX_ROUTES + 10 {
         routes
             .route(Kind::Request, &format!("r{n}"))
-            .start()
-            .finish(None);
+            .start(Instant::now())
+            .finish(None, Instant::now());
     }
     for n in 0..MAX_OUTCOMES + 5 {
         routes
             .route(Kind::Request, "r0")
-            .start()
-            .finish(Some(&format!("code_{n}")));
+            .start(Instant::now())
+            .finish(Some(&format!("code_{n}")), Instant::now());
     }
     let text = metrics.render(false).1;
     let other = r#"ms_service_handled_total{kind="request",route="(other)",outcome="ok"}"#;
@@ -166,8 +169,8 @@ fn openmetrics_is_served_to_those_who_ask() {
     let (metrics, _, _) = metrics();
     RouteCache::new(metrics.handled())
         .route(Kind::Request, "extract")
-        .start()
-        .finish(None);
+        .start(Instant::now())
+        .finish(None, Instant::now());
     let (content_type, text) = metrics.render(true);
     assert!(content_type.starts_with("application/openmetrics-text"));
     assert!(text.ends_with("# EOF\n"));

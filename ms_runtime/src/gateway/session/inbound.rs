@@ -38,7 +38,7 @@ impl Session {
                     return;
                 }
                 let kind = DeliveryKind::Event { topic: event.topic };
-                self.deliver(id, kind, headers, event.payload, None);
+                self.deliver(RequestKey::event(id), kind, headers, event.payload, None);
             }
             Body::Reply(reply) => {
                 self.queue_ack(id, now);
@@ -105,7 +105,7 @@ impl Session {
     }
 
     fn on_request(&mut self, id: MessageId, headers: Headers, request: Request, now: Instant) {
-        let key = RequestKey::new(request.from.clone(), id);
+        let key = RequestKey::new(request.from.as_deref(), id);
         match self.dedup.answer(&key, now) {
             Some(Remembered::Answer(answer)) => {
                 self.counts.dedup_hits += 1;
@@ -156,7 +156,7 @@ impl Session {
             route: request.route,
             from: request.from,
         };
-        self.deliver(key.id, kind, headers, request.payload, deadline);
+        self.deliver(key, kind, headers, request.payload, deadline);
     }
 
     /// Why a request for `route` is refused now, if it is.
@@ -178,14 +178,14 @@ impl Session {
 
     fn deliver(
         &mut self,
-        id: MessageId,
+        key: RequestKey,
         kind: DeliveryKind,
         headers: Headers,
         payload: Payload,
         deadline: Option<Duration>,
     ) {
         self.actions.push_back(Action::Deliver(Delivery {
-            id,
+            key,
             kind,
             headers,
             payload,

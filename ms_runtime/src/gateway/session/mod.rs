@@ -25,7 +25,9 @@ mod outbound;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::{HashSet, HashSetExt as _};
 use std::time::{Duration, Instant};
 
 use actix_http::ws::CloseCode;
@@ -34,7 +36,7 @@ use ms_protocol::{DEFAULT_HEARTBEAT, silence_limit};
 use slog::{Logger, error};
 
 use super::backoff::Backoff;
-use super::dedup::{Dedup, RequestKey};
+use super::dedup::{Dedup, KeyMap, KeySet};
 use super::frames::Reassembly;
 use super::outbox::Outbox;
 use super::port::{Delivery, Lifecycle};
@@ -143,9 +145,9 @@ pub(crate) struct Session {
     auth_backoff: Backoff,
     outbox: Outbox,
     dedup: Dedup,
-    running: HashMap<RequestKey, Running>,
+    running: KeyMap<Running>,
     /// Requests received while draining: left unsettled, handed back on close.
-    held: HashSet<RequestKey>,
+    held: KeySet,
     /// Calls waiting for a reply (the shell holds the waiters).
     calls: HashSet<MessageId>,
     acks: Vec<MessageId>,
@@ -181,8 +183,8 @@ impl Session {
             rng,
             link: Link::Down { retry_at: None },
             generation: 0,
-            running: HashMap::new(),
-            held: HashSet::new(),
+            running: KeyMap::default(),
+            held: KeySet::default(),
             calls: HashSet::new(),
             acks: Vec::new(),
             ack_due: None,

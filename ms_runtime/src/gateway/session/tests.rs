@@ -86,10 +86,7 @@ fn request(id: &str, from: Option<&str>, route: &str) -> Envelope {
 }
 
 fn key(id: &str, from: Option<&str>) -> RequestKey {
-    RequestKey::new(
-        from.map(str::to_owned),
-        MessageId::new(id).expect("test id"),
-    )
+    RequestKey::new(from, MessageId::new(id).expect("test id"))
 }
 
 /// A session that is connected and welcomed (generation 1) at `t0`.
@@ -228,11 +225,7 @@ fn acks_wait_for_the_batch_delay() {
     let event = Envelope::event("news", json("1"));
     s.on_frame(1, frame(&event), t0);
     assert_eq!(deliveries(&actions(&mut s)), 1);
-    s.on_settled(
-        RequestKey::new(None, event.id.clone()),
-        Outcome::EventDone,
-        t0,
-    );
+    s.on_settled(RequestKey::event(event.id.clone()), Outcome::EventDone, t0);
     assert!(sent(&actions(&mut s)).is_empty(), "not acked at once");
     let due = s.poll_timeout().expect("an ack is due");
     assert_eq!(due, t0 + Duration::from_millis(20));

@@ -2,22 +2,27 @@
 //! a pool of arbiters (threads), so one slow or CPU-heavy handler stalls
 //! neither the connection nor the other handlers.
 
+mod routes;
+
 use std::cell::RefCell;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
 
 use actix::prelude::*;
 use futures_util::FutureExt as _;
 use futures_util::future::LocalBoxFuture;
-use slog::{Logger, error, o};
+use slog::{Logger, debug, error, warn};
 
 use crate::context::{Context as HandlerContext, Delivered};
-use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome};
+use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome, Settle};
 use crate::handler::{Event, Handler, Request};
-use crate::metrics::{HandledMetrics, Kind, RouteCache};
-use crate::placement::Placement;
+use crate::metrics::{HandledMetrics, Kind, RouteCache, Running};
+use crate::placement::{Moved, Placement};
 use crate::protocol::{ErrorCode, WireError};
-use crate::trace::{Handled, MessageTrace, Tracer};
+use crate::trace::{Handled, Tracer};
+use routes::{RouteState, Routes};
 
 /// Runs a [`Handler`] in handler actors spread over a pool of arbiters.
 pub(crate) struct HandlerPool<H> {
@@ -25,8 +30,8 @@ pub(crate) struct HandlerPool<H> {
     arbiters: Arc<Vec<ArbiterHandle>>,
     next: usize,
     placement: Placement,
-    /// Each route's metric handles.
-    routes: RouteCache,
+    /// Each route's name, metric handles and placement.
+    routes: Routes,
     log: Logger,
     tracer: Tracer,
 }
@@ -47,7 +52,7 @@ impl<H: Handler> HandlerPool<H> {
             arbiters,
             next: 0,
             placement,
-            routes: RouteCache::new(metrics),
+            routes: Routes::new(RouteCache::new(metrics)),
             log,
             tracer,
         }
@@ -63,46 +68,43 @@ impl<H: Handler> HandlerPool<H> {
 }
 
 impl<H: Handler> Dispatch for HandlerPool<H> {
-    fn deliver(&mut self, delivery: Delivery, gateway: &Gateway) {
-        let handler = self.handler.clone();
-        let gateway = gateway.clone();
-        let log = self.log.clone();
-        let tracer = self.tracer.clone();
-        let placement = self.placement.clone();
-        let (route, running) = match &delivery.kind {
-            DeliveryKind::Request { route, .. } => (
-                route.clone(),
-                self.routes.route(Kind::Request, route).start(),
-            ),
-            DeliveryKind::Event { topic } => (
-                format!("event:{topic}"),
-                self.routes.route(Kind::Event, topic).start(),
-            ),
+    fn deliver(&mut self, delivery: Delivery, settle_to: &Gateway, now: Instant) -> Option<Settle> {
+        let route = match &delivery.kind {
+            DeliveryKind::Request { route, .. } => {
+                self.routes.get(Kind::Request, route, &self.placement)
+            }
+            DeliveryKind::Event { topic } => self.routes.get(Kind::Event, topic, &self.placement),
         };
-        let inline = placement.inline(&route);
-        let task: Task = Box::new(move || {
-            Box::pin(async move {
-                let id = delivery.id.clone();
-                let from = delivery.kind.from().map(str::to_owned);
-                let settle_to = gateway.clone();
-                let work = Box::pin(run_delivery(handler, delivery, gateway, log, tracer));
-                let ((outcome, event_error), overstayed) = placement.timed(work).await;
-                placement.report(&route, overstayed);
-                running.finish(match (&outcome, &event_error) {
-                    (Outcome::Failed(e), _) => Some(e.code.as_str()),
-                    (Outcome::EventHeld, _) => Some("held"),
-                    (_, Some(code)) => Some(code.as_str()),
-                    _ => None,
-                });
-                settle_to.settle(id, from, outcome);
-            })
-        });
+        let running = route.metrics.start(now);
+        let inline = self.placement.inline(&route.slot);
+        let work = Work {
+            handler: self.handler.clone(),
+            delivery,
+            gateway: settle_to.clone(),
+            log: self.log.clone(),
+            tracer: self.tracer.clone(),
+            placement: self.placement.clone(),
+            route,
+            running,
+        };
         if inline {
-            // on the connection's thread: no hop, no actor
-            actix_rt::spawn(task());
+            // on the connection's thread: no hop, no actor; a handler that
+            // ends at its first poll (no I/O awaited) settles within this call
+            let mut work = Box::pin(work.run());
+            let mut first = std::task::Context::from_waker(std::task::Waker::noop());
+            if let Poll::Ready(settled) = work.as_mut().poll(&mut first) {
+                return Some(settled);
+            }
+            // the task polls it again at once, with its own waker
+            let settle_to = settle_to.clone();
+            actix_rt::spawn(async move { settle_to.settled(work.await) });
         } else {
-            self.spawn(task);
+            let settle_to = settle_to.clone();
+            self.spawn(Box::new(move || {
+                Box::pin(async move { settle_to.settled(work.run().await) })
+            }));
         }
+        None
     }
 
     fn lifecycle(&mut self, event: Lifecycle, _gateway: &Gateway) {
@@ -129,6 +131,62 @@ impl<H: Handler> HandlerPool<H> {
     }
 }
 
+/// One delivery and what running it needs: sent to the thread that runs it.
+struct Work<H> {
+    handler: Arc<H>,
+    delivery: Delivery,
+    gateway: Gateway,
+    log: Logger,
+    tracer: Tracer,
+    placement: Placement,
+    route: Arc<RouteState>,
+    running: Running,
+}
+
+impl<H: Handler> Work<H> {
+    /// Runs the handler, its polls timed for the placement; the metrics
+    /// record the outcome.
+    async fn run(self) -> Settle {
+        let Self {
+            handler,
+            delivery,
+            gateway,
+            log,
+            tracer,
+            placement,
+            route,
+            running,
+        } = self;
+        let key = delivery.key.clone();
+        let what = match delivery.kind {
+            DeliveryKind::Request { .. } => "route",
+            DeliveryKind::Event { .. } => "topic",
+        };
+        let name = route.name.clone();
+        let work = run_delivery(handler, delivery, name, gateway, log.clone(), tracer);
+        let ((outcome, event_error), timing) = placement.timed(work).await;
+        match placement.report(&route.slot, timing.overstayed) {
+            Some(Moved::Inline) => {
+                debug!(log, "proven light: its handler runs on the connection's thread";
+                    what => &*route.name);
+            }
+            Some(Moved::Pooled) => {
+                warn!(log, "a poll of this handler took longer than the inline budget: it runs on the handler pool from now on";
+                    what => &*route.name, "budget_ms" => placement.budget().as_secs_f64() * 1000.0);
+            }
+            None => {}
+        }
+        let code = match (&outcome, &event_error) {
+            (Outcome::Failed(e), _) => Some(e.code.as_str()),
+            (Outcome::EventHeld, _) => Some("held"),
+            (_, Some(code)) => Some(code.as_str()),
+            _ => None,
+        };
+        running.finish(code, timing.ended);
+        Settle { key, outcome }
+    }
+}
+
 /// Lives for one message: runs its task to the end, then stops.
 struct HandlerActor {
     task: Option<Task>,
@@ -149,9 +207,11 @@ impl Actor for HandlerActor {
 /// Runs one delivery to its outcome inside its handling span, which ends
 /// (marked failed with the error's code when the outcome is an error) once
 /// the outcome is known; beside the outcome, an event handler's error code.
+/// `name` is the route's (or topic's) shared name.
 async fn run_delivery<H: Handler>(
     handler: Arc<H>,
     mut delivery: Delivery,
+    name: Arc<str>,
     gateway: Gateway,
     log: Logger,
     tracer: Tracer,
@@ -160,19 +220,18 @@ async fn run_delivery<H: Handler>(
         DeliveryKind::Request { route, .. } => Handled::Request { route },
         DeliveryKind::Event { topic } => Handled::Event { topic },
     };
-    let trace = tracer.handling(handled, delivery.id.as_str(), &mut delivery.headers);
+    let trace = tracer.handling(handled, delivery.key.id.as_str(), &mut delivery.headers);
     let trace = Arc::new(trace);
+    let delivered = Delivered {
+        id: delivery.key.id.clone(),
+        route: name,
+        is_request: matches!(delivery.kind, DeliveryKind::Request { .. }),
+        headers: delivery.headers.clone(),
+        time_left: delivery.deadline,
+    };
+    let ctx = HandlerContext::new(delivered, log, gateway, trace.clone(), tracer);
     let event_error = RefCell::new(None);
-    let outcome = handle_delivery(
-        handler,
-        delivery,
-        gateway,
-        log,
-        trace.clone(),
-        tracer,
-        &event_error,
-    )
-    .await;
+    let outcome = handle_delivery(handler, &ctx, delivery, &event_error).await;
     if let Outcome::Failed(error) = &outcome {
         trace.fail(&error.code, &error.message);
     }
@@ -185,40 +244,23 @@ async fn run_delivery<H: Handler>(
 /// acknowledged whatever its handler returned; the metrics still count it).
 async fn handle_delivery<H: Handler>(
     handler: Arc<H>,
+    ctx: &HandlerContext,
     delivery: Delivery,
-    gateway: Gateway,
-    log: Logger,
-    trace: Arc<MessageTrace>,
-    tracer: Tracer,
     event_error: &RefCell<Option<ErrorCode>>,
 ) -> Outcome {
     let Delivery {
-        id,
+        key,
         kind,
         headers,
         payload,
         deadline,
     } = delivery;
-    let trace_id = headers.trace_id().map(str::to_owned);
-    let (name, is_request) = match &kind {
-        DeliveryKind::Request { route, .. } => (route.clone(), true),
-        DeliveryKind::Event { topic } => (topic.clone(), false),
-    };
-    let log = log.new(o!(
-        "message_id" => id.to_string(),
-        if is_request { "route" } else { "topic" } => name.clone(),
-        "trace_id" => trace_id.clone().unwrap_or_default(),
-    ));
-    let delivered = Delivered {
-        id: id.clone(),
-        route: name,
-        headers: headers.clone(),
-        time_left: deadline,
-    };
-    let ctx = HandlerContext::new(delivered, log.clone(), gateway.clone(), trace, tracer);
+    let id = key.id;
+    let is_request = matches!(kind, DeliveryKind::Request { .. });
+    let claims = ctx.gateway().claims();
     let work = async {
         // a claim check is fetched and verified before the handler sees it
-        let payload = match crate::claim_check::incoming(gateway.claims(), payload).await {
+        let payload = match crate::claim_check::incoming(claims, payload).await {
             Ok(json) => json,
             Err(error) => {
                 let wire = error.to_wire();
@@ -242,8 +284,8 @@ async fn handle_delivery<H: Handler>(
                     headers,
                     payload,
                 };
-                match handler.handle(&ctx, request).await {
-                    Ok(json) => match crate::claim_check::outgoing(gateway.claims(), json).await {
+                match handler.handle(ctx, request).await {
+                    Ok(json) => match crate::claim_check::outgoing(claims, json).await {
                         Ok(payload) => Outcome::Reply(payload),
                         Err(error) => Outcome::Failed(error),
                     },
@@ -257,7 +299,7 @@ async fn handle_delivery<H: Handler>(
                     headers,
                     payload,
                 };
-                if let Err(e) = handler.on_event(&ctx, event).await {
+                if let Err(e) = handler.on_event(ctx, event).await {
                     error!(ctx.log(), "event handler failed"; "code" => %e.code(), "error" => e.message());
                     *event_error.borrow_mut() = Some(e.code().clone());
                 }
@@ -270,7 +312,7 @@ async fn handle_delivery<H: Handler>(
         Some(left) => match tokio::time::timeout(left, guarded).await {
             Ok(result) => result,
             Err(_) => {
-                error!(log, "deadline passed: handler cancelled"; "deadline_ms" => left.as_millis() as u64);
+                error!(ctx.log(), "deadline passed: handler cancelled"; "deadline_ms" => left.as_millis() as u64);
                 return if is_request {
                     Outcome::Failed(WireError::new(
                         ErrorCode::Timeout,
@@ -291,7 +333,7 @@ async fn handle_delivery<H: Handler>(
                 .map(|s| (*s).to_owned())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "non-string panic payload".to_owned());
-            error!(log, "handler panicked"; "panic" => &message);
+            error!(ctx.log(), "handler panicked"; "panic" => &message);
             if is_request {
                 Outcome::Failed(WireError::new(
                     ErrorCode::HandlerError,
