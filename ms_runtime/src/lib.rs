@@ -27,10 +27,11 @@
 //!   fragments in `frames.rs`), writer task, one timer, call waiters.
 //!   [`Gateway`] (`gateway/mod.rs`) is its handle; `gateway/port.rs` the
 //!   types it hands to the dispatcher.
-//! - Dispatch (`dispatch.rs`, `placement.rs`): each message runs as its own
-//!   handler task under its deadline and `catch_unwind`; proven-light
-//!   routes run on the connection's thread, the rest on a pool of threads
-//!   (`docs/runtime.md`, "Where handlers run").
+//! - Dispatch (`dispatch/`, `placement.rs`): each message runs under its
+//!   deadline and `catch_unwind`; proven-light routes run on the
+//!   connection's thread (settled within the delivery when the handler does
+//!   not wait), the rest on a pool of threads; per-route state in
+//!   `dispatch/routes.rs` (`docs/runtime.md`, "Where handlers run").
 //! - [`Handler`], [`Request`], [`Event`], [`HandlerError`] (`handler.rs`):
 //!   what a service author writes; [`Context`] (`context.rs`): what each
 //!   call gets (logger, deadline, `request`, `publish`, `spawn_blocking`).
