@@ -72,12 +72,18 @@ macro_rules! hex_id {
             }
         }
 
+        impl $ty {
+            /// The lowercase hex form, written by table into `text`.
+            fn hex<'a>(&self, text: &'a mut [u8; 2 * $n]) -> &'a str {
+                hex_into(&self.0, text);
+                as_ascii(text)
+            }
+        }
+
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 // by table, not `{:02x}` per byte: this runs for every message
-                let mut text = [0u8; { 2 * $n }];
-                hex_into(&self.0, &mut text);
-                f.write_str(as_ascii(&text))
+                f.write_str(self.hex(&mut [0u8; 2 * $n]))
             }
         }
     };
@@ -209,14 +215,21 @@ impl TraceParent {
     }
 }
 
-impl fmt::Display for TraceParent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // 00-<32 hex>-<16 hex>-<2 hex>, built in one buffer (every message)
-        let mut text = *b"00-00000000000000000000000000000000-0000000000000000-00";
+impl TraceParent {
+    /// The header text, written into `text`:
+    /// 00-<32 hex>-<16 hex>-<2 hex>, built in one buffer (every message).
+    fn header<'a>(&self, text: &'a mut [u8; 55]) -> &'a str {
+        *text = *b"00-00000000000000000000000000000000-0000000000000000-00";
         hex_into(&self.trace_id.0, &mut text[3..35]);
         hex_into(&self.parent_id.0, &mut text[36..52]);
         hex_into(&[self.flags], &mut text[53..55]);
-        f.write_str(as_ascii(&text))
+        as_ascii(text)
+    }
+}
+
+impl fmt::Display for TraceParent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.header(&mut [0u8; 55]))
     }
 }
 
@@ -423,23 +436,41 @@ impl IncomingTrace {
     /// The `trace_id` a hop logs and sends when `current` is its trace: the
     /// kept legacy string, else the hex trace id.
     pub fn trace_id(&self, current: &TraceParent) -> String {
-        self.legacy_trace_id
-            .clone()
-            .unwrap_or_else(|| current.trace_id.to_string())
+        match &self.legacy_trace_id {
+            Some(label) => label.clone(),
+            None => current.trace_id.hex(&mut [0u8; 32]).to_owned(),
+        }
     }
 
     /// Writes the trace a hop sends on: `traceparent` = `current` (the hop's
     /// own span, or the received parent when it records none),
     /// `tracestate` as received, and `trace_id` (see [`Self::trace_id`]).
+    ///
+    /// A header that already holds the value to write is left as it is (a
+    /// hop that records no span of its own sends on what it received).
     pub fn write(&self, headers: &mut Headers, current: &TraceParent) {
-        headers.set(Headers::TRACEPARENT, current.to_string());
+        let mut text = [0u8; 55];
+        let parent = current.header(&mut text);
+        if headers.get(Headers::TRACEPARENT) != Some(parent) {
+            headers.set(Headers::TRACEPARENT, parent.to_owned());
+        }
         match &self.state {
-            Some(state) => headers.set(Headers::TRACESTATE, state.clone()),
+            Some(state) if headers.get(Headers::TRACESTATE) != Some(state.as_str()) => {
+                headers.set(Headers::TRACESTATE, state.clone());
+            }
+            Some(_) => {}
             None => {
                 headers.remove(Headers::TRACESTATE);
             }
         };
-        headers.set_trace_id(self.trace_id(current));
+        let mut hex = [0u8; 32];
+        let trace_id = match &self.legacy_trace_id {
+            Some(label) => label.as_str(),
+            None => current.trace_id.hex(&mut hex),
+        };
+        if headers.trace_id() != Some(trace_id) {
+            headers.set(Headers::TRACE_ID, trace_id.to_owned());
+        }
     }
 }
 
