@@ -15,7 +15,7 @@ use super::{
 
 /// Every field of every kind, unparsed; unknown fields are skipped.
 #[derive(Deserialize)]
-struct RawFrame<'a> {
+struct SerdeFrame<'a> {
     #[serde(default, borrow, deserialize_with = "present")]
     v: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
@@ -60,6 +60,96 @@ struct RawFrame<'a> {
     topic: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     ids: Option<&'a RawValue>,
+}
+
+/// Every field of every kind as its raw JSON text (what serde_json's
+/// `RawValue` holds); absent fields are `None`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct RawFrame<'a> {
+    pub(crate) v: Option<&'a str>,
+    pub(crate) kind: Option<&'a str>,
+    pub(crate) id: Option<&'a str>,
+    pub(crate) headers: Option<&'a str>,
+    pub(crate) service: Option<&'a str>,
+    pub(crate) instance: Option<&'a str>,
+    pub(crate) routes: Option<&'a str>,
+    pub(crate) topics: Option<&'a str>,
+    pub(crate) max_in_flight: Option<&'a str>,
+    pub(crate) version: Option<&'a str>,
+    pub(crate) session: Option<&'a str>,
+    pub(crate) heartbeat_ms: Option<&'a str>,
+    pub(crate) max_frame_bytes: Option<&'a str>,
+    pub(crate) to: Option<&'a str>,
+    pub(crate) route: Option<&'a str>,
+    pub(crate) from: Option<&'a str>,
+    pub(crate) payload: Option<&'a str>,
+    pub(crate) payload_ref: Option<&'a str>,
+    pub(crate) correlation_id: Option<&'a str>,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) topic: Option<&'a str>,
+    pub(crate) ids: Option<&'a str>,
+}
+
+impl<'a> RawFrame<'a> {
+    /// Sets the field called `key` (unknown keys are skipped); false when it
+    /// was set already, which serde refuses as a duplicate field.
+    pub(crate) fn set(&mut self, key: &str, value: &'a str) -> bool {
+        let slot = match key {
+            "v" => &mut self.v,
+            "kind" => &mut self.kind,
+            "id" => &mut self.id,
+            "headers" => &mut self.headers,
+            "service" => &mut self.service,
+            "instance" => &mut self.instance,
+            "routes" => &mut self.routes,
+            "topics" => &mut self.topics,
+            "max_in_flight" => &mut self.max_in_flight,
+            "version" => &mut self.version,
+            "session" => &mut self.session,
+            "heartbeat_ms" => &mut self.heartbeat_ms,
+            "max_frame_bytes" => &mut self.max_frame_bytes,
+            "to" => &mut self.to,
+            "route" => &mut self.route,
+            "from" => &mut self.from,
+            "payload" => &mut self.payload,
+            "payload_ref" => &mut self.payload_ref,
+            "correlation_id" => &mut self.correlation_id,
+            "error" => &mut self.error,
+            "topic" => &mut self.topic,
+            "ids" => &mut self.ids,
+            _ => return true,
+        };
+        slot.replace(value).is_none()
+    }
+}
+
+impl<'a> From<SerdeFrame<'a>> for RawFrame<'a> {
+    fn from(frame: SerdeFrame<'a>) -> Self {
+        Self {
+            v: frame.v.map(RawValue::get),
+            kind: frame.kind.map(RawValue::get),
+            id: frame.id.map(RawValue::get),
+            headers: frame.headers.map(RawValue::get),
+            service: frame.service.map(RawValue::get),
+            instance: frame.instance.map(RawValue::get),
+            routes: frame.routes.map(RawValue::get),
+            topics: frame.topics.map(RawValue::get),
+            max_in_flight: frame.max_in_flight.map(RawValue::get),
+            version: frame.version.map(RawValue::get),
+            session: frame.session.map(RawValue::get),
+            heartbeat_ms: frame.heartbeat_ms.map(RawValue::get),
+            max_frame_bytes: frame.max_frame_bytes.map(RawValue::get),
+            to: frame.to.map(RawValue::get),
+            route: frame.route.map(RawValue::get),
+            from: frame.from.map(RawValue::get),
+            payload: frame.payload.map(RawValue::get),
+            payload_ref: frame.payload_ref.map(RawValue::get),
+            correlation_id: frame.correlation_id.map(RawValue::get),
+            error: frame.error.map(RawValue::get),
+            topic: frame.topic.map(RawValue::get),
+            ids: frame.ids.map(RawValue::get),
+        }
+    }
 }
 
 /// A present field, `null` included: `null` is a valid payload, and for other
@@ -152,12 +242,25 @@ fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
             Err(e) => not_json(e),
         });
     }
-    serde_json::from_str::<RawFrame<'_>>(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => refuse(DecodeErrorKind::Malformed {
-            reason: without_position(&e),
-        }),
-        _ => not_json(e),
-    })
+    if let Some(raw) = super::decode_scan::scan(text) {
+        return Ok(raw);
+    }
+    serde_json::from_str::<SerdeFrame<'_>>(text)
+        .map(RawFrame::from)
+        .map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => refuse(DecodeErrorKind::Malformed {
+                reason: without_position(&e),
+            }),
+            _ => not_json(e),
+        })
+}
+
+/// The frame as the serde path reads it (the fast path's reference).
+#[cfg(test)]
+pub(crate) fn read_with_serde(text: &str) -> Option<RawFrame<'_>> {
+    serde_json::from_str::<SerdeFrame<'_>>(text)
+        .ok()
+        .map(RawFrame::from)
 }
 
 /// The id, if it is a string that obeys the length rule.
@@ -170,9 +273,9 @@ fn decode_frame(
     frame: Option<&ByteString>,
 ) -> Result<Envelope, DecodeErrorKind> {
     let v = required(raw.v, None, "v")?;
-    if serde_json::from_str::<u64>(v.get()).ok() != Some(PROTOCOL_VERSION) {
+    if serde_json::from_str::<u64>(v).ok() != Some(PROTOCOL_VERSION) {
         return Err(DecodeErrorKind::UnsupportedVersion {
-            found: v.get().to_owned(),
+            found: v.to_owned(),
         });
     }
     let kind_text = text(required(raw.kind, None, "kind")?, "kind")?;
@@ -201,7 +304,7 @@ fn decode_frame(
                 // by default: no version (nothing to forge in an empty
                 // string); the encoder leaves it out again
                 version: match raw.version {
-                    Some(v) if v.get() == "\"\"" => String::new(),
+                    Some("\"\"") => String::new(),
                     Some(_) => name(raw.version, k, "version")?,
                     None => String::new(),
                 },
@@ -256,7 +359,7 @@ fn decode_frame(
 }
 
 /// `max_in_flight` (in `hello`, and as granted in `welcome`): 1 to `u32::MAX`.
-fn in_flight_limit(raw: &RawValue) -> Result<u32, DecodeErrorKind> {
+fn in_flight_limit(raw: &str) -> Result<u32, DecodeErrorKind> {
     let max_in_flight: u64 = parse(raw, "max_in_flight")?;
     u32::try_from(max_in_flight)
         .ok()
@@ -270,24 +373,21 @@ fn in_flight_limit(raw: &RawValue) -> Result<u32, DecodeErrorKind> {
 }
 
 fn required<'a>(
-    field: Option<&'a RawValue>,
+    field: Option<&'a str>,
     kind: Option<Kind>,
     name: &'static str,
-) -> Result<&'a RawValue, DecodeErrorKind> {
+) -> Result<&'a str, DecodeErrorKind> {
     field.ok_or(DecodeErrorKind::MissingField { kind, field: name })
 }
 
-fn parse<'a, T: Deserialize<'a>>(
-    raw: &'a RawValue,
-    field: &'static str,
-) -> Result<T, DecodeErrorKind> {
-    serde_json::from_str(raw.get()).map_err(|e| invalid(field, without_position(&e)))
+fn parse<'a, T: Deserialize<'a>>(raw: &'a str, field: &'static str) -> Result<T, DecodeErrorKind> {
+    serde_json::from_str(raw).map_err(|e| invalid(field, without_position(&e)))
 }
 
 /// A JSON string's text: borrowed from the frame when it has no escapes
 /// (the frame was checked to be JSON, so the quotes hold exactly the text).
-fn text<'a>(raw: &'a RawValue, field: &'static str) -> Result<Cow<'a, str>, DecodeErrorKind> {
-    let token = raw.get();
+fn text<'a>(raw: &'a str, field: &'static str) -> Result<Cow<'a, str>, DecodeErrorKind> {
+    let token = raw;
     match token
         .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
@@ -307,7 +407,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> DecodeErrorKind {
 /// A required name (service, instance, version, route, topic): the rule of
 /// [`check_name`](crate::check_name).
 fn name(
-    raw: Option<&RawValue>,
+    raw: Option<&str>,
     kind: Option<Kind>,
     field: &'static str,
 ) -> Result<String, DecodeErrorKind> {
@@ -317,7 +417,7 @@ fn name(
 }
 
 /// An optional list of names; absent means none.
-fn names(raw: Option<&RawValue>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
+fn names(raw: Option<&str>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
@@ -328,11 +428,7 @@ fn names(raw: Option<&RawValue>, field: &'static str) -> Result<Vec<String>, Dec
     Ok(list)
 }
 
-fn positive(
-    raw: Option<&RawValue>,
-    field: &'static str,
-    default: u64,
-) -> Result<u64, DecodeErrorKind> {
+fn positive(raw: Option<&str>, field: &'static str, default: u64) -> Result<u64, DecodeErrorKind> {
     let Some(raw) = raw else { return Ok(default) };
     let n: u64 = parse(raw, field)?;
     if n == 0 {
@@ -341,7 +437,7 @@ fn positive(
     Ok(n)
 }
 
-fn message_id(raw: &RawValue, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
+fn message_id(raw: &str, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
     MessageId::checked(&text(raw, field)?).map_err(|e| invalid(field, e.to_string()))
 }
 

@@ -29,6 +29,7 @@
 pub mod clock;
 mod decode;
 mod decode_error;
+mod decode_scan;
 mod encode;
 mod envelope;
 mod error_code;
