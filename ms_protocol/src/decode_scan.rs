@@ -10,7 +10,7 @@
 //! `headers`, unknown fields) are delimited here and checked to be JSON by
 //! serde_json.
 
-use super::decode::RawFrame;
+use super::raw_frame::RawFrame;
 
 /// The frame's fields, or `None` when the serde path must read it.
 pub(crate) fn scan(text: &str) -> Option<RawFrame<'_>> {

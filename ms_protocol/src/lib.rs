@@ -37,6 +37,7 @@ mod headers;
 mod id;
 mod name;
 mod payload;
+mod raw_frame;
 mod secret;
 mod timing;
 mod trace_context;

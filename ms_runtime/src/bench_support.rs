@@ -67,6 +67,19 @@ impl DispatchBench {
     /// # Errors
     /// When the frame is not a valid request or the pool stopped.
     pub async fn round_trip(&mut self, frame: &ByteString) -> Result<String, String> {
+        match self.deliver(frame)? {
+            Some(reply) => Ok(reply),
+            None => self.next_reply().await,
+        }
+    }
+
+    /// Hands one request frame to the pool: its reply frame when the
+    /// handler ended within the delivery (on this thread, at its first
+    /// poll), else `None` and the reply comes from [`Self::next_reply`].
+    ///
+    /// # Errors
+    /// When the frame is not a valid request.
+    pub fn deliver(&mut self, frame: &ByteString) -> Result<Option<String>, String> {
         let envelope = decode_shared(frame, u64::MAX).map_err(|e| e.to_string())?;
         let Body::Request(request) = envelope.body else {
             return Err("not a request frame".to_owned());
@@ -81,10 +94,17 @@ impl DispatchBench {
             payload: request.payload,
             deadline: None,
         };
-        // a handler that ends at its first poll settles at once, as in a service
-        if let Some(settled) = self.pool.deliver(delivery, &self.gateway, Instant::now()) {
-            return answer(settled).ok_or_else(|| "not a request's answer".to_owned());
-        }
+        Ok(self
+            .pool
+            .deliver(delivery, &self.gateway, Instant::now())
+            .and_then(answer))
+    }
+
+    /// The next reply settled through the supervisor's mailbox.
+    ///
+    /// # Errors
+    /// When the pool stopped.
+    pub async fn next_reply(&mut self) -> Result<String, String> {
         self.replies
             .recv()
             .await

@@ -138,7 +138,7 @@ mod trace;
 #[path = "macro_support.rs"]
 pub mod __private;
 
-#[cfg(feature = "bench")]
+#[cfg(any(test, feature = "bench"))]
 #[doc(hidden)]
 #[path = "bench_support.rs"]
 pub mod __bench;

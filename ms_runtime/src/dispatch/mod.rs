@@ -345,3 +345,63 @@ async fn handle_delivery<H: Handler>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::__bench::DispatchBench;
+    use crate::protocol::{ByteString, Json};
+    use crate::{Context, Handler, HandlerError, Request};
+
+    /// Answers `now` at once; `later` after a timer (it waits on I/O).
+    struct Waits;
+
+    impl Handler for Waits {
+        fn name(&self) -> &str {
+            "waits"
+        }
+
+        fn routes(&self) -> Vec<String> {
+            vec!["now".into(), "later".into()]
+        }
+
+        async fn handle(&self, _ctx: &Context, request: Request) -> Result<Json, HandlerError> {
+            if request.route == "later" {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            Ok(request.payload)
+        }
+    }
+
+    fn frame(id: &str, route: &str) -> ByteString {
+        ByteString::from(format!(
+            r#"{{"v":1,"kind":"request","id":"{id}","to":"waits","route":"{route}","from":"a/1","payload":"{id}"}}"#
+        ))
+    }
+
+    #[actix_rt::test]
+    async fn a_handler_that_does_not_wait_settles_within_the_delivery() {
+        let mut bench = DispatchBench::new(Waits, 0);
+        let reply = bench.deliver(&frame("r1", "now")).unwrap();
+        let reply = reply.expect("settled at once, without a task or a message");
+        assert!(reply.contains(r#""correlation_id":"r1""#), "{reply}");
+        assert!(reply.contains(r#""payload":"r1""#), "{reply}");
+    }
+
+    #[actix_rt::test]
+    async fn a_handler_that_waits_settles_later_through_the_mailbox() {
+        let mut bench = DispatchBench::new(Waits, 0);
+        assert_eq!(bench.deliver(&frame("r2", "later")).unwrap(), None);
+        let reply = bench.next_reply().await.unwrap();
+        assert!(reply.contains(r#""correlation_id":"r2""#), "{reply}");
+    }
+
+    #[actix_rt::test]
+    async fn a_route_on_probation_runs_on_the_pool_and_settles_later() {
+        let mut bench = DispatchBench::new(Waits, 1);
+        assert_eq!(bench.deliver(&frame("r3", "now")).unwrap(), None);
+        let reply = bench.next_reply().await.unwrap();
+        assert!(reply.contains(r#""correlation_id":"r3""#), "{reply}");
+    }
+}
