@@ -183,7 +183,11 @@ fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
             Err(e) => not_json(e),
         });
     }
-    if let Some(raw) = super::decode_scan::scan(text) {
+    // small frames only: for a large one the time goes into scanning its
+    // payload, which serde_json does faster
+    if text.len() <= super::decode_scan::MAX_SCANNED
+        && let Some(raw) = super::decode_scan::scan(text)
+    {
         return Ok(raw);
     }
     serde_json::from_str::<SerdeFrame<'_>>(text)
