@@ -7,8 +7,6 @@ use bytestring::ByteString;
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 
-use super::raw_frame::RawFrame;
-
 use super::{
     Ack, Body, DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_FRAME_BYTES, DecodeError, DecodeErrorKind,
     Envelope, ErrorReport, Event, Headers, Hello, Json, Kind, MessageId, PROTOCOL_VERSION, Payload,
@@ -17,7 +15,7 @@ use super::{
 
 /// Every field of every kind, unparsed; unknown fields are skipped.
 #[derive(Deserialize)]
-struct SerdeFrame<'a> {
+struct RawFrame<'a> {
     #[serde(default, borrow, deserialize_with = "present")]
     v: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
@@ -62,35 +60,6 @@ struct SerdeFrame<'a> {
     topic: Option<&'a RawValue>,
     #[serde(default, borrow, deserialize_with = "present")]
     ids: Option<&'a RawValue>,
-}
-
-impl<'a> From<SerdeFrame<'a>> for RawFrame<'a> {
-    fn from(frame: SerdeFrame<'a>) -> Self {
-        Self {
-            v: frame.v.map(RawValue::get),
-            kind: frame.kind.map(RawValue::get),
-            id: frame.id.map(RawValue::get),
-            headers: frame.headers.map(RawValue::get),
-            service: frame.service.map(RawValue::get),
-            instance: frame.instance.map(RawValue::get),
-            routes: frame.routes.map(RawValue::get),
-            topics: frame.topics.map(RawValue::get),
-            max_in_flight: frame.max_in_flight.map(RawValue::get),
-            version: frame.version.map(RawValue::get),
-            session: frame.session.map(RawValue::get),
-            heartbeat_ms: frame.heartbeat_ms.map(RawValue::get),
-            max_frame_bytes: frame.max_frame_bytes.map(RawValue::get),
-            to: frame.to.map(RawValue::get),
-            route: frame.route.map(RawValue::get),
-            from: frame.from.map(RawValue::get),
-            payload: frame.payload.map(RawValue::get),
-            payload_ref: frame.payload_ref.map(RawValue::get),
-            correlation_id: frame.correlation_id.map(RawValue::get),
-            error: frame.error.map(RawValue::get),
-            topic: frame.topic.map(RawValue::get),
-            ids: frame.ids.map(RawValue::get),
-        }
-    }
 }
 
 /// A present field, `null` included: `null` is a valid payload, and for other
@@ -183,29 +152,12 @@ fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
             Err(e) => not_json(e),
         });
     }
-    // small frames only: for a large one the time goes into scanning its
-    // payload, which serde_json does faster
-    if text.len() <= super::decode_scan::MAX_SCANNED
-        && let Some(raw) = super::decode_scan::scan(text)
-    {
-        return Ok(raw);
-    }
-    serde_json::from_str::<SerdeFrame<'_>>(text)
-        .map(RawFrame::from)
-        .map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => refuse(DecodeErrorKind::Malformed {
-                reason: without_position(&e),
-            }),
-            _ => not_json(e),
-        })
-}
-
-/// The frame as the serde path reads it (the fast path's reference).
-#[cfg(test)]
-pub(crate) fn read_with_serde(text: &str) -> Option<RawFrame<'_>> {
-    serde_json::from_str::<SerdeFrame<'_>>(text)
-        .ok()
-        .map(RawFrame::from)
+    serde_json::from_str::<RawFrame<'_>>(text).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => refuse(DecodeErrorKind::Malformed {
+            reason: without_position(&e),
+        }),
+        _ => not_json(e),
+    })
 }
 
 /// The id, if it is a string that obeys the length rule.
@@ -218,9 +170,9 @@ fn decode_frame(
     frame: Option<&ByteString>,
 ) -> Result<Envelope, DecodeErrorKind> {
     let v = required(raw.v, None, "v")?;
-    if serde_json::from_str::<u64>(v).ok() != Some(PROTOCOL_VERSION) {
+    if serde_json::from_str::<u64>(v.get()).ok() != Some(PROTOCOL_VERSION) {
         return Err(DecodeErrorKind::UnsupportedVersion {
-            found: v.to_owned(),
+            found: v.get().to_owned(),
         });
     }
     let kind_text = text(required(raw.kind, None, "kind")?, "kind")?;
@@ -249,7 +201,7 @@ fn decode_frame(
                 // by default: no version (nothing to forge in an empty
                 // string); the encoder leaves it out again
                 version: match raw.version {
-                    Some("\"\"") => String::new(),
+                    Some(v) if v.get() == "\"\"" => String::new(),
                     Some(_) => name(raw.version, k, "version")?,
                     None => String::new(),
                 },
@@ -304,7 +256,7 @@ fn decode_frame(
 }
 
 /// `max_in_flight` (in `hello`, and as granted in `welcome`): 1 to `u32::MAX`.
-fn in_flight_limit(raw: &str) -> Result<u32, DecodeErrorKind> {
+fn in_flight_limit(raw: &RawValue) -> Result<u32, DecodeErrorKind> {
     let max_in_flight: u64 = parse(raw, "max_in_flight")?;
     u32::try_from(max_in_flight)
         .ok()
@@ -318,21 +270,24 @@ fn in_flight_limit(raw: &str) -> Result<u32, DecodeErrorKind> {
 }
 
 fn required<'a>(
-    field: Option<&'a str>,
+    field: Option<&'a RawValue>,
     kind: Option<Kind>,
     name: &'static str,
-) -> Result<&'a str, DecodeErrorKind> {
+) -> Result<&'a RawValue, DecodeErrorKind> {
     field.ok_or(DecodeErrorKind::MissingField { kind, field: name })
 }
 
-fn parse<'a, T: Deserialize<'a>>(raw: &'a str, field: &'static str) -> Result<T, DecodeErrorKind> {
-    serde_json::from_str(raw).map_err(|e| invalid(field, without_position(&e)))
+fn parse<'a, T: Deserialize<'a>>(
+    raw: &'a RawValue,
+    field: &'static str,
+) -> Result<T, DecodeErrorKind> {
+    serde_json::from_str(raw.get()).map_err(|e| invalid(field, without_position(&e)))
 }
 
 /// A JSON string's text: borrowed from the frame when it has no escapes
 /// (the frame was checked to be JSON, so the quotes hold exactly the text).
-fn text<'a>(raw: &'a str, field: &'static str) -> Result<Cow<'a, str>, DecodeErrorKind> {
-    let token = raw;
+fn text<'a>(raw: &'a RawValue, field: &'static str) -> Result<Cow<'a, str>, DecodeErrorKind> {
+    let token = raw.get();
     match token
         .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
@@ -352,7 +307,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> DecodeErrorKind {
 /// A required name (service, instance, version, route, topic): the rule of
 /// [`check_name`](crate::check_name).
 fn name(
-    raw: Option<&str>,
+    raw: Option<&RawValue>,
     kind: Option<Kind>,
     field: &'static str,
 ) -> Result<String, DecodeErrorKind> {
@@ -362,7 +317,7 @@ fn name(
 }
 
 /// An optional list of names; absent means none.
-fn names(raw: Option<&str>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
+fn names(raw: Option<&RawValue>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
@@ -373,7 +328,11 @@ fn names(raw: Option<&str>, field: &'static str) -> Result<Vec<String>, DecodeEr
     Ok(list)
 }
 
-fn positive(raw: Option<&str>, field: &'static str, default: u64) -> Result<u64, DecodeErrorKind> {
+fn positive(
+    raw: Option<&RawValue>,
+    field: &'static str,
+    default: u64,
+) -> Result<u64, DecodeErrorKind> {
     let Some(raw) = raw else { return Ok(default) };
     let n: u64 = parse(raw, field)?;
     if n == 0 {
@@ -382,7 +341,7 @@ fn positive(raw: Option<&str>, field: &'static str, default: u64) -> Result<u64,
     Ok(n)
 }
 
-fn message_id(raw: &str, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
+fn message_id(raw: &RawValue, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
     MessageId::checked(&text(raw, field)?).map_err(|e| invalid(field, e.to_string()))
 }
 

@@ -29,7 +29,6 @@
 pub mod clock;
 mod decode;
 mod decode_error;
-mod decode_scan;
 mod encode;
 mod envelope;
 mod error_code;
@@ -37,7 +36,6 @@ mod headers;
 mod id;
 mod name;
 mod payload;
-mod raw_frame;
 mod secret;
 mod timing;
 mod trace_context;

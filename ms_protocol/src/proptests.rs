@@ -195,36 +195,6 @@ proptest! {
     }
 
     #[test]
-    fn the_one_pass_reader_reads_what_serde_reads(
-        env in envelope(),
-        cut in any::<prop::sample::Index>(),
-        insert in prop_oneof![
-            ".{0,4}",
-            "[ \t\r\n]{1,3}",
-            "[-+.eE0-9]{1,3}",
-            Just(r#","x":[1,{"y":null},"z\"w"]"#.to_owned()),
-            Just(r#","v":1"#.to_owned()),
-            Just(r#"}"#.to_owned()),
-            Just(r#"""#.to_owned()),
-        ],
-    ) {
-        let text = encode(&env).unwrap();
-        let fast = crate::decode_scan::scan(&text);
-        if !text.contains('\\') {
-            prop_assert!(fast.is_some(), "a frame without escapes takes the fast path: {}", text);
-        }
-        if let Some(fast) = fast {
-            prop_assert_eq!(Some(fast), crate::decode::read_with_serde(&text));
-        }
-        let at = cut.index(text.len() + 1);
-        let at = (0..=at).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
-        let mutated = format!("{}{}{}", &text[..at], insert, &text[at..]);
-        if let Some(fast) = crate::decode_scan::scan(&mutated) {
-            prop_assert_eq!(Some(fast), crate::decode::read_with_serde(&mutated), "{}", mutated);
-        }
-    }
-
-    #[test]
     fn no_string_panics_the_decoder(text in ".{0,200}") {
         let _ = decode(&text);
     }
