@@ -77,14 +77,10 @@ impl MessageId {
     /// Only if the operating system's random source cannot be read at all
     /// when a thread first needs one, as `rand::rng()` does.
     pub fn random() -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let bits: u128 = rand::random();
         let mut text = [0u8; 32];
-        for (i, digit) in text.iter_mut().enumerate() {
-            *digit = HEX[((bits >> (124 - 4 * i)) & 0xf) as usize];
-        }
-        // hex digits are ASCII
-        Self(Arc::from(std::str::from_utf8(&text).unwrap_or_default()))
+        crate::trace_context::hex_into(&bits.to_be_bytes(), &mut text);
+        Self(Arc::from(crate::trace_context::as_ascii(&text)))
     }
 
     /// The id as text.

@@ -234,7 +234,7 @@ impl fmt::Display for TraceParent {
 }
 
 /// Writes `bytes` as lowercase hex into `out` (twice as long).
-fn hex_into(bytes: &[u8], out: &mut [u8]) {
+pub(crate) fn hex_into(bytes: &[u8], out: &mut [u8]) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for (byte, pair) in bytes.iter().zip(out.chunks_exact_mut(2)) {
         pair[0] = DIGITS[usize::from(byte >> 4)];
@@ -243,7 +243,7 @@ fn hex_into(bytes: &[u8], out: &mut [u8]) {
 }
 
 /// `text`, which holds only ASCII, as a `str`.
-fn as_ascii(text: &[u8]) -> &str {
+pub(crate) fn as_ascii(text: &[u8]) -> &str {
     // only hex digits and '-' are ever written: never the empty fallback
     std::str::from_utf8(text).unwrap_or_default()
 }
@@ -436,9 +436,14 @@ impl IncomingTrace {
     /// The `trace_id` a hop logs and sends when `current` is its trace: the
     /// kept legacy string, else the hex trace id.
     pub fn trace_id(&self, current: &TraceParent) -> String {
+        self.trace_id_in(current, &mut [0u8; 32]).to_owned()
+    }
+
+    /// [`Self::trace_id`], the hex form written into `hex`.
+    fn trace_id_in<'a>(&'a self, current: &TraceParent, hex: &'a mut [u8; 32]) -> &'a str {
         match &self.legacy_trace_id {
-            Some(label) => label.clone(),
-            None => current.trace_id.hex(&mut [0u8; 32]).to_owned(),
+            Some(label) => label,
+            None => current.trace_id.hex(hex),
         }
     }
 
@@ -464,10 +469,7 @@ impl IncomingTrace {
             }
         };
         let mut hex = [0u8; 32];
-        let trace_id = match &self.legacy_trace_id {
-            Some(label) => label.as_str(),
-            None => current.trace_id.hex(&mut hex),
-        };
+        let trace_id = self.trace_id_in(current, &mut hex);
         if headers.trace_id() != Some(trace_id) {
             headers.set(Headers::TRACE_ID, trace_id.to_owned());
         }

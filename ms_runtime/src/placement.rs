@@ -15,7 +15,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -51,11 +50,12 @@ pub(crate) struct Placement {
     mode: Mode,
 }
 
-/// One route's (or topic's) record, shared by the dispatcher and the
-/// handler threads that report back: a number, so reading and updating it
-/// take no lock.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Slot(Arc<AtomicU32>);
+/// One route's (or topic's) record, read by the dispatcher and updated by
+/// the handler threads that report back (it lives in the route's shared
+/// state): a number, so reading and updating it take no lock. A new one is
+/// on probation.
+#[derive(Debug, Default)]
+pub(crate) struct Slot(AtomicU32);
 
 /// [`Record::Inline`] in a [`Slot`]; smaller numbers are probation counts.
 const INLINE: u32 = u32::MAX - 1;
@@ -111,11 +111,6 @@ impl Placement {
             Mode::Adaptive
         };
         Self { budget, mode }
-    }
-
-    /// A new route's record: on probation.
-    pub(crate) fn slot(&self) -> Slot {
-        Slot::default()
     }
 
     /// Whether the next delivery for the route of `slot` runs on the
@@ -209,7 +204,7 @@ mod tests {
     #[test]
     fn a_route_moves_inline_after_its_probation() {
         let p = Placement::new(2, BUDGET);
-        let (echo, other) = (p.slot(), p.slot());
+        let (echo, other) = (Slot::default(), Slot::default());
         for _ in 0..PROBATION - 1 {
             assert!(!p.inline(&echo));
             assert_eq!(p.report(&echo, false), None);
@@ -224,7 +219,7 @@ mod tests {
     #[test]
     fn one_overstayed_poll_sends_a_route_to_the_pool_for_good() {
         let p = Placement::new(2, BUDGET);
-        let echo = p.slot();
+        let echo = Slot::default();
         for _ in 0..PROBATION {
             p.report(&echo, false);
         }
@@ -235,16 +230,16 @@ mod tests {
         }
         assert!(!p.inline(&echo));
         // an overstay during probation sends it to the pool too
-        let fresh = p.slot();
+        let fresh = Slot::default();
         assert_eq!(p.report(&fresh, true), Some(Moved::Pooled));
     }
 
     #[test]
     fn no_threads_means_inline_and_no_budget_means_pooled() {
         let inline = Placement::new(0, BUDGET);
-        assert!(inline.inline(&inline.slot()));
+        assert!(inline.inline(&Slot::default()));
         let pooled = Placement::new(2, Duration::ZERO);
-        let any = pooled.slot();
+        let any = Slot::default();
         for _ in 0..PROBATION {
             assert_eq!(pooled.report(&any, false), None);
         }

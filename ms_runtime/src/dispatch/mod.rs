@@ -1,6 +1,9 @@
-//! Dispatch: each request or event runs in a freshly spawned handler actor on
-//! a pool of arbiters (threads), so one slow or CPU-heavy handler stalls
-//! neither the connection nor the other handlers.
+//! Dispatch: each request or event runs under its deadline and a panic
+//! guard, either on the connection's thread (a route proven light, see
+//! `placement.rs`; settled within the delivery when the handler does not
+//! wait) or in a freshly spawned handler actor on a pool of arbiters
+//! (threads), so one slow or CPU-heavy handler stalls neither the
+//! connection nor the other handlers.
 
 mod routes;
 
@@ -70,10 +73,8 @@ impl<H: Handler> HandlerPool<H> {
 impl<H: Handler> Dispatch for HandlerPool<H> {
     fn deliver(&mut self, delivery: Delivery, settle_to: &Gateway, now: Instant) -> Option<Settle> {
         let route = match &delivery.kind {
-            DeliveryKind::Request { route, .. } => {
-                self.routes.get(Kind::Request, route, &self.placement)
-            }
-            DeliveryKind::Event { topic } => self.routes.get(Kind::Event, topic, &self.placement),
+            DeliveryKind::Request { route, .. } => self.routes.get(Kind::Request, route),
+            DeliveryKind::Event { topic } => self.routes.get(Kind::Event, topic),
         };
         let running = route.metrics.start(now);
         let inline = self.placement.inline(&route.slot);
@@ -389,19 +390,25 @@ mod tests {
         assert!(reply.contains(r#""payload":"r1""#), "{reply}");
     }
 
+    /// Delivers `id` to `route`, asserts it did not settle at once, and
+    /// returns the reply that came later through the mailbox.
+    async fn settled_later(bench: &mut DispatchBench, id: &str, route: &str) -> String {
+        assert_eq!(bench.deliver(&frame(id, route)).unwrap(), None, "{id}");
+        let reply = bench.next_reply().await.unwrap();
+        assert!(
+            reply.contains(&format!(r#""correlation_id":"{id}""#)),
+            "{reply}"
+        );
+        reply
+    }
+
     #[actix_rt::test]
     async fn a_handler_that_waits_settles_later_through_the_mailbox() {
-        let mut bench = DispatchBench::new(Waits, 0);
-        assert_eq!(bench.deliver(&frame("r2", "later")).unwrap(), None);
-        let reply = bench.next_reply().await.unwrap();
-        assert!(reply.contains(r#""correlation_id":"r2""#), "{reply}");
+        settled_later(&mut DispatchBench::new(Waits, 0), "r2", "later").await;
     }
 
     #[actix_rt::test]
     async fn a_route_on_probation_runs_on_the_pool_and_settles_later() {
-        let mut bench = DispatchBench::new(Waits, 1);
-        assert_eq!(bench.deliver(&frame("r3", "now")).unwrap(), None);
-        let reply = bench.next_reply().await.unwrap();
-        assert!(reply.contains(r#""correlation_id":"r3""#), "{reply}");
+        settled_later(&mut DispatchBench::new(Waits, 1), "r3", "now").await;
     }
 }

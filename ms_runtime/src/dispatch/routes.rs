@@ -6,7 +6,7 @@ use std::sync::Arc;
 use foldhash::{HashMap, HashMapExt as _};
 
 use crate::metrics::{Handled as RouteMetrics, Kind, RouteCache};
-use crate::placement::{Placement, Slot};
+use crate::placement::Slot;
 
 /// Routes and topics kept, each kind; past it a name's state is made anew
 /// for every message (its metrics still count under the bounded labels; its
@@ -40,7 +40,7 @@ impl Routes {
     }
 
     /// The state of `name`, made on its first message.
-    pub(super) fn get(&mut self, kind: Kind, name: &str, placement: &Placement) -> Arc<RouteState> {
+    pub(super) fn get(&mut self, kind: Kind, name: &str) -> Arc<RouteState> {
         let kept = &mut self.kept[usize::from(kind == Kind::Event)];
         if let Some(state) = kept.get(name) {
             return state.clone();
@@ -48,7 +48,7 @@ impl Routes {
         let state = Arc::new(RouteState {
             name: Arc::from(name),
             metrics: self.metrics.route(kind, name),
-            slot: placement.slot(),
+            slot: Slot::default(),
         });
         if kept.len() < MAX_KEPT {
             kept.insert(name.to_owned(), state.clone());
@@ -59,18 +59,15 @@ impl Routes {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::metrics::HandledMetrics;
 
     #[test]
     fn a_route_and_a_topic_of_the_same_name_are_apart() {
-        let placement = Placement::new(2, Duration::from_millis(1));
         let mut routes = Routes::new(RouteCache::new(Arc::new(HandledMetrics::default())));
-        let route = routes.get(Kind::Request, "news", &placement);
-        let again = routes.get(Kind::Request, "news", &placement);
-        let topic = routes.get(Kind::Event, "news", &placement);
+        let route = routes.get(Kind::Request, "news");
+        let again = routes.get(Kind::Request, "news");
+        let topic = routes.get(Kind::Event, "news");
         assert!(Arc::ptr_eq(&route, &again), "one state per route");
         assert!(!Arc::ptr_eq(&route, &topic));
         assert_eq!(&*topic.name, "news");
@@ -78,13 +75,12 @@ mod tests {
 
     #[test]
     fn past_the_bound_names_are_not_kept() {
-        let placement = Placement::new(2, Duration::from_millis(1));
         let mut routes = Routes::new(RouteCache::new(Arc::new(HandledMetrics::default())));
         for n in 0..MAX_KEPT {
-            routes.get(Kind::Event, &format!("t{n}"), &placement);
+            routes.get(Kind::Event, &format!("t{n}"));
         }
-        let first = routes.get(Kind::Event, "late", &placement);
-        let second = routes.get(Kind::Event, "late", &placement);
+        let first = routes.get(Kind::Event, "late");
+        let second = routes.get(Kind::Event, "late");
         assert!(!Arc::ptr_eq(&first, &second));
         assert_eq!(routes.kept[1].len(), MAX_KEPT);
     }

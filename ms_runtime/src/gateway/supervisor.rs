@@ -5,7 +5,6 @@
 //! holds the waiters of handlers' calls, and hands deliveries to the
 //! dispatcher. Every protocol decision is the session's (`session/`).
 
-use foldhash::{HashMap, HashMapExt as _};
 use std::cell::Cell;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -15,6 +14,7 @@ use actix::prelude::*;
 use actix_codec::Framed;
 use awc::BoxedSocket;
 use awc::ws::{CloseReason, Codec, Frame, Message as WsMessage};
+use foldhash::{HashMap, HashMapExt as _};
 use futures_util::SinkExt as _;
 use futures_util::stream::{self, SplitSink, StreamExt};
 use slog::Logger;
