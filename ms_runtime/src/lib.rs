@@ -23,7 +23,7 @@
 //!   requests, dedup and refusals (`inbound.rs`), the outbox, calls and acks
 //!   (`outbound.rs`), shutdown (`drain.rs`). Unit-tested without sockets.
 //! - The supervisor actor (`gateway/supervisor.rs`): the session's I/O
-//!   shell: websocket (`connect.rs`, frame limit in `frame_limit.rs`,
+//!   shell: websocket (`connect.rs`, frame limit and read-buffer room in `frame_limit.rs`,
 //!   fragments in `frames.rs`), writer task, one timer, call waiters.
 //!   [`Gateway`] (`gateway/mod.rs`) is its handle; `gateway/port.rs` the
 //!   types it hands to the dispatcher.
