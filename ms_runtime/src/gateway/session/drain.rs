@@ -60,6 +60,7 @@ impl Session {
             warn!(self.log, "grace period over: requests handed back to the gateway";
                 "count" => self.running.len());
             let keys: Vec<_> = self.running.drain().map(|(key, _)| key).collect();
+            self.window = super::Window::default();
             self.held.extend(keys);
         }
         self.flush_acks(now);

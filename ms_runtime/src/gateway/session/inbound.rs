@@ -129,7 +129,16 @@ impl Session {
             }
             None => {}
         }
-        if self.running.contains_key(&key) || self.held.contains(&key) {
+        if let Some(running) = self.running.get_mut(&key) {
+            // delivered again (after a reconnect): still running here, and
+            // now outstanding on this connection
+            if running.generation != self.generation {
+                running.generation = self.generation;
+                self.window.add(self.generation);
+            }
+            return;
+        }
+        if self.held.contains(&key) {
             return;
         }
         if self.draining.is_some() {
@@ -151,7 +160,10 @@ impl Session {
             self.settle_request(key, trace, Err(error), true, now);
             return;
         }
-        self.running.insert(key.clone(), Running { trace });
+        let generation = self.generation;
+        self.running
+            .insert(key.clone(), Running { trace, generation });
+        self.window.add(generation);
         let kind = DeliveryKind::Request {
             route: request.route,
             from: request.from,
@@ -166,7 +178,7 @@ impl Session {
                 ErrorCode::UnknownRoute,
                 format!("route `{route}` is not served here"),
             ))
-        } else if self.running.len() >= self.hello.max_in_flight as usize {
+        } else if self.window.count(self.generation) >= self.hello.max_in_flight as usize {
             Some(WireError::new(
                 ErrorCode::Overloaded,
                 "max_in_flight requests already running",
@@ -206,11 +218,13 @@ impl Session {
             }
             Outcome::Reply(payload) => {
                 if let Some(running) = self.running.remove(&key) {
+                    self.window.remove(running.generation);
                     self.settle_request(key, running.trace, Ok(payload), true, now);
                 }
             }
             Outcome::Failed(error) => {
                 if let Some(running) = self.running.remove(&key) {
+                    self.window.remove(running.generation);
                     // timeouts and overloads are not the request's fault: a redelivery may run it
                     let remember =
                         !matches!(error.code, ErrorCode::Timeout | ErrorCode::Overloaded);

@@ -128,6 +128,45 @@ struct Welcome {
 struct Running {
     /// Its trace id, for the settling frame.
     trace: Option<String>,
+    /// The connection it is outstanding on, as the gateway counts it: the
+    /// one that delivered it last.
+    generation: u64,
+}
+
+/// How many running requests are outstanding on one connection: what
+/// `max_in_flight` bounds (flow control is per connection, PROTOCOL.md
+/// section 4). Handlers of an earlier connection that still run do not
+/// count against a new one, whose gateway has granted its own window.
+#[derive(Default)]
+struct Window {
+    generation: u64,
+    count: usize,
+}
+
+impl Window {
+    fn count(&self, generation: u64) -> usize {
+        if self.generation == generation {
+            self.count
+        } else {
+            0
+        }
+    }
+
+    fn add(&mut self, generation: u64) {
+        if self.generation != generation {
+            *self = Self {
+                generation,
+                count: 0,
+            };
+        }
+        self.count += 1;
+    }
+
+    fn remove(&mut self, generation: u64) {
+        if self.generation == generation {
+            self.count = self.count.saturating_sub(1);
+        }
+    }
 }
 
 /// The protocol state of one service's connection to the gateway.
@@ -146,6 +185,8 @@ pub(crate) struct Session {
     outbox: Outbox,
     dedup: Dedup,
     running: KeyMap<Running>,
+    /// The running requests outstanding on the current connection.
+    window: Window,
     /// Requests received while draining: left unsettled, handed back on close.
     held: KeySet,
     /// Calls waiting for a reply (the shell holds the waiters).
@@ -184,6 +225,7 @@ impl Session {
             link: Link::Down { retry_at: None },
             generation: 0,
             running: KeyMap::default(),
+            window: Window::default(),
             held: KeySet::default(),
             calls: HashSet::new(),
             acks: Vec::new(),

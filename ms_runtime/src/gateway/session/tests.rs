@@ -219,6 +219,54 @@ fn refuses_unknown_routes_and_work_past_max_in_flight() {
 }
 
 #[test]
+fn handlers_of_a_lost_connection_do_not_fill_the_next_ones_window() {
+    let t0 = Instant::now();
+    let mut s = welcomed(t0);
+    for id in ["a", "b"] {
+        s.on_frame(1, frame(&request(id, None, "say")), t0);
+    }
+    assert_eq!(deliveries(&actions(&mut s)), 2);
+    // the gateway node dies while both handlers run; the next one welcomes
+    // this instance with a window of its own
+    s.on_frame(1, Ok(Frame::Close(None)), t0);
+    let now = s.poll_timeout().expect("a reconnect is scheduled");
+    s.on_timeout(now);
+    s.opened(2, now);
+    s.on_frame(2, welcome_frame(1_000), now);
+    actions(&mut s);
+    for id in ["c", "d", "e"] {
+        s.on_frame(2, frame(&request(id, None, "say")), now);
+    }
+    let all = actions(&mut s);
+    assert_eq!(deliveries(&all), 2, "c and d run beside a and b");
+    let refused = sent(&all);
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(
+        matches!(&refused[0].body, Body::Error(r) if r.error.code == ErrorCode::Overloaded
+            && r.correlation_id.as_ref().map(MessageId::as_str) == Some("e")),
+        "e is past this connection's window"
+    );
+    // an old handler settling frees nothing in the new window...
+    s.on_settled(key("a", None), Outcome::Reply(json("1")), now);
+    s.on_frame(2, frame(&request("f", None, "say")), now);
+    assert_eq!(deliveries(&actions(&mut s)), 0);
+    // ...a request of the old connection delivered again counts in the new
+    // one (the gateway counts it there), and settling it frees a place
+    s.on_frame(2, frame(&request("b", None, "say")), now);
+    assert_eq!(
+        deliveries(&actions(&mut s)),
+        0,
+        "b still runs: not run twice"
+    );
+    s.on_settled(key("c", None), Outcome::Reply(json("1")), now);
+    s.on_frame(2, frame(&request("g", None, "say")), now);
+    assert_eq!(deliveries(&actions(&mut s)), 0, "b took c's place");
+    s.on_settled(key("b", None), Outcome::Reply(json("1")), now);
+    s.on_frame(2, frame(&request("g", None, "say")), now);
+    assert_eq!(deliveries(&actions(&mut s)), 1);
+}
+
+#[test]
 fn acks_wait_for_the_batch_delay() {
     let t0 = Instant::now();
     let mut s = welcomed(t0);
