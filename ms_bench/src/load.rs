@@ -57,6 +57,8 @@ pub struct Outcome {
     pub elapsed: Duration,
     /// Sorted.
     pub latencies: Vec<Duration>,
+    /// When each reply arrived, since the first request, in arrival order.
+    pub arrivals: Vec<Duration>,
     pub cpu: Duration,
     pub idle_rss_kib: u64,
     pub peak_rss_kib: u64,
@@ -70,6 +72,21 @@ impl Outcome {
     pub fn percentile(&self, p: f64) -> Duration {
         let i = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         self.latencies.get(i).copied().unwrap_or_default()
+    }
+
+    /// Throughput in each tenth of the run (by replies), to show a service
+    /// that is slow to start or slows down as it goes.
+    pub fn tenths(&self) -> String {
+        let chunk = (self.arrivals.len() / 10).max(1);
+        let mut begun = Duration::ZERO;
+        let mut rates = Vec::new();
+        for part in self.arrivals.chunks(chunk) {
+            let Some(&end) = part.last() else { continue };
+            let seconds = end.saturating_sub(begun).as_secs_f64().max(1e-9);
+            rates.push(format!("{:.0}", part.len() as f64 / seconds));
+            begun = end;
+        }
+        format!("req/s by tenth: {}", rates.join(" "))
     }
 
     pub fn line(&self) -> String {
@@ -171,6 +188,7 @@ pub async fn run(case: &Case) -> Result<Outcome, BoxError> {
     };
 
     let mut latencies = Vec::with_capacity(case.n);
+    let mut arrivals = Vec::with_capacity(case.n);
     let mut acks: Vec<String> = Vec::new();
     while latencies.len() < case.n {
         let message = tokio::time::timeout(Duration::from_secs(30), stream.next())
@@ -195,9 +213,9 @@ pub async fn run(case: &Case) -> Result<Outcome, BoxError> {
                     .get(index)
                     .ok_or("correlation_id out of range")?
                     .load(Ordering::Relaxed);
-                latencies.push(Duration::from_nanos(
-                    start.elapsed().as_nanos() as u64 - sent,
-                ));
+                let arrived = start.elapsed();
+                latencies.push(Duration::from_nanos(arrived.as_nanos() as u64 - sent));
+                arrivals.push(arrived);
                 window.add_permits(1);
                 acks.push(format!("\"{}\"", frame.id));
                 if acks.len() >= 64 {
@@ -229,6 +247,7 @@ pub async fn run(case: &Case) -> Result<Outcome, BoxError> {
         case: *case,
         elapsed,
         latencies,
+        arrivals,
         cpu,
         idle_rss_kib,
         peak_rss_kib,

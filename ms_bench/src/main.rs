@@ -7,7 +7,10 @@
 //!
 //! `ms-bench` runs the standard matrix; `ms-bench run SERVICE N WINDOW SIZE`
 //! one case (`SERVICE` is `echo` or `floor`); `ms-bench floor URL` is the
-//! floor service itself.
+//! floor service itself. `run` also prints the throughput of each tenth of
+//! the run. `MS_BENCH_SERVICE_CPUS=1` (a `taskset -c` list) pins the
+//! measured service to those CPUs; run ms-bench itself under `taskset` to
+//! keep the two apart.
 
 mod floor;
 mod load;
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
             let case = load::Case::parse(service, n, window, size)?;
             let result = load::run(&case).await.map_err(|e| e.to_string())?;
             println!("{}", result.line());
+            println!("{}", result.tenths());
             Ok(())
         }),
         [] => runtime.block_on(load::matrix()),

@@ -69,6 +69,24 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
             c
         }
     };
+    if let Ok(cpus) = std::env::var("MS_BENCH_SERVICE_CPUS") {
+        // run the service under `taskset -c CPUS`, keeping its arguments and environment
+        let program = command.as_std().get_program().to_owned();
+        let args: Vec<_> = command.as_std().get_args().map(ToOwned::to_owned).collect();
+        let envs: Vec<_> = command
+            .as_std()
+            .get_envs()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
+            .collect();
+        let mut pinned = Command::new("taskset");
+        pinned
+            .arg("-c")
+            .arg(cpus)
+            .arg(program)
+            .args(args)
+            .envs(envs);
+        command = pinned;
+    }
     command
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null());
