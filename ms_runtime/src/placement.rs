@@ -6,12 +6,22 @@
 //! there would stall the connection's reads, heartbeats and acks. So each
 //! route (and topic) starts on the pool, where every poll of its handler is
 //! timed; after [`PROBATION`] deliveries whose every poll stayed within the
-//! budget it moves to the connection's thread. One poll over the budget,
-//! wherever it happens, sends the route to the pool for good.
+//! budget it moves to the connection's thread.
 //!
-//! A route that was light [`PROBATION`] times and then blocks can still stall
-//! the connection once, for that one poll; routes marked `blocking` never
-//! come here (their work runs on the blocking pool).
+//! A poll over the budget is a strike, and the route goes back to the pool
+//! on probation again, twice as long as the last. The poll timer reads the
+//! wall clock, so it cannot tell a handler that blocked from a thread the
+//! operating system paused (another process's turn on a busy machine, a
+//! container's CPU quota): one strike must not exile a light route for
+//! good. [`MAX_STRIKES`] strikes do (a handler that blocks each time gets
+//! them in as many deliveries, all but the first on the pool), and
+//! [`FORGIVE_AFTER`] light deliveries in a row on the connection's thread
+//! take one strike away, so rare pauses over months do not add up.
+//!
+//! A route that was light on probation and then blocks stalls the
+//! connection at most [`MAX_STRIKES`] times per [`FORGIVE_AFTER`] light
+//! runs, for one poll each; routes marked `blocking` never come here (their
+//! work runs on the blocking pool).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,18 +29,26 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-/// Light deliveries a route must complete on the pool before it may run on
-/// the connection's thread.
+/// Light deliveries a new route must complete on the pool before it may run
+/// on the connection's thread; each strike doubles it.
 pub(crate) const PROBATION: u32 = 16;
+
+/// Strikes (polls over the budget) that send a route to the pool for good.
+pub(crate) const MAX_STRIKES: u32 = 4;
+
+/// Light deliveries in a row on the connection's thread that take one
+/// strike away.
+pub(crate) const FORGIVE_AFTER: u32 = 100_000;
 
 /// What is known of one route's (or topic's) handler.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Record {
-    /// Light so far, this many times, on the pool.
-    Probation(u32),
-    /// Proven light: runs on the connection's thread.
-    Inline,
-    /// Overstayed the budget once: stays on the pool.
+    /// On the pool until `light` reaches the probation of `strikes`.
+    Probation { strikes: u32, light: u32 },
+    /// Proven light: runs on the connection's thread; `light` counts the
+    /// light deliveries since then (only while there are strikes to forgive).
+    Inline { strikes: u32, light: u32 },
+    /// Overstayed [`MAX_STRIKES`] times: stays on the pool.
     Pooled,
 }
 
@@ -39,7 +57,10 @@ enum Record {
 pub(crate) enum Moved {
     /// Proven light: to the connection's thread.
     Inline,
-    /// A poll overstayed the budget: to the pool for good.
+    /// A poll on the connection's thread overstayed the budget: to the pool
+    /// until this many light deliveries there.
+    Probation(u32),
+    /// The last strike: to the pool for good.
     Pooled,
 }
 
@@ -57,35 +78,90 @@ pub(crate) struct Placement {
 #[derive(Debug, Default)]
 pub(crate) struct Slot(AtomicU32);
 
-/// [`Record::Inline`] in a [`Slot`]; smaller numbers are probation counts.
-const INLINE: u32 = u32::MAX - 1;
-/// [`Record::Pooled`] in a [`Slot`].
-const POOLED: u32 = u32::MAX;
+/// A [`Slot`]'s number: the state in the top two bits, the strikes in the
+/// next three, the light count in the rest.
+const STATE_SHIFT: u32 = 30;
+const STRIKES_SHIFT: u32 = 27;
+const LIGHT_MASK: u32 = (1 << STRIKES_SHIFT) - 1;
+const PROBATION_STATE: u32 = 0;
+const INLINE_STATE: u32 = 1;
+const POOLED_STATE: u32 = 2;
+
+/// Light deliveries on the pool that prove a route with `strikes` light.
+fn probation(strikes: u32) -> u32 {
+    PROBATION << strikes.min(MAX_STRIKES)
+}
 
 impl Record {
     fn load(value: u32) -> Self {
-        match value {
-            INLINE => Self::Inline,
-            POOLED => Self::Pooled,
-            n => Self::Probation(n),
+        let strikes = (value >> STRIKES_SHIFT) & 0b111;
+        let light = value & LIGHT_MASK;
+        match value >> STATE_SHIFT {
+            PROBATION_STATE => Self::Probation { strikes, light },
+            INLINE_STATE => Self::Inline { strikes, light },
+            _ => Self::Pooled,
         }
     }
 
     fn store(self) -> u32 {
+        let pack = |state: u32, strikes: u32, light: u32| {
+            state << STATE_SHIFT | strikes.min(0b111) << STRIKES_SHIFT | light.min(LIGHT_MASK)
+        };
         match self {
-            Self::Inline => INLINE,
-            Self::Pooled => POOLED,
-            Self::Probation(n) => n.min(INLINE - 1),
+            Self::Probation { strikes, light } => pack(PROBATION_STATE, strikes, light),
+            Self::Inline { strikes, light } => pack(INLINE_STATE, strikes, light),
+            Self::Pooled => pack(POOLED_STATE, 0, 0),
         }
     }
 
     /// The record after a delivery that overstayed the budget or not.
     fn after(self, overstayed: bool) -> Self {
         match (self, overstayed) {
-            (_, true) | (Self::Pooled, false) => Self::Pooled,
-            (Self::Inline, false) => Self::Inline,
-            (Self::Probation(n), false) if n + 1 >= PROBATION => Self::Inline,
-            (Self::Probation(n), false) => Self::Probation(n + 1),
+            (Self::Pooled, _) => Self::Pooled,
+            (Self::Probation { strikes, .. } | Self::Inline { strikes, .. }, true) => {
+                if strikes + 1 >= MAX_STRIKES {
+                    Self::Pooled
+                } else {
+                    Self::Probation {
+                        strikes: strikes + 1,
+                        light: 0,
+                    }
+                }
+            }
+            (Self::Probation { strikes, light }, false) if light + 1 >= probation(strikes) => {
+                Self::Inline { strikes, light: 0 }
+            }
+            (Self::Probation { strikes, light }, false) => Self::Probation {
+                strikes,
+                light: light + 1,
+            },
+            (Self::Inline { strikes: 0, .. }, false) => Self::Inline {
+                strikes: 0,
+                light: 0,
+            },
+            (Self::Inline { strikes, light }, false) if light + 1 >= FORGIVE_AFTER => {
+                Self::Inline {
+                    strikes: strikes - 1,
+                    light: 0,
+                }
+            }
+            (Self::Inline { strikes, light }, false) => Self::Inline {
+                strikes,
+                light: light + 1,
+            },
+        }
+    }
+
+    /// How going from `self` to `next` moved the route, if it did.
+    fn moved(self, next: Self) -> Option<Moved> {
+        match (self, next) {
+            (Self::Pooled, _) => None,
+            (_, Self::Pooled) => Some(Moved::Pooled),
+            (Self::Probation { .. }, Self::Inline { .. }) => Some(Moved::Inline),
+            (Self::Inline { .. }, Self::Probation { strikes, .. }) => {
+                Some(Moved::Probation(probation(strikes)))
+            }
+            _ => None,
         }
     }
 }
@@ -119,7 +195,7 @@ impl Placement {
         match self.mode {
             Mode::AlwaysInline => true,
             Mode::AlwaysPooled => false,
-            Mode::Adaptive => slot.0.load(Ordering::Acquire) == INLINE,
+            Mode::Adaptive => slot.0.load(Ordering::Acquire) >> STATE_SHIFT == INLINE_STATE,
         }
     }
 
@@ -137,12 +213,7 @@ impl Placement {
         {
             Ok(value) | Err(value) => Record::load(value),
         };
-        match (before, before.after(overstayed)) {
-            (Record::Inline, Record::Inline) | (Record::Pooled, Record::Pooled) => None,
-            (_, Record::Inline) => Some(Moved::Inline),
-            (_, Record::Pooled) => Some(Moved::Pooled),
-            (_, Record::Probation(_)) => None,
-        }
+        before.moved(before.after(overstayed))
     }
 
     /// The poll budget.
@@ -216,22 +287,79 @@ mod tests {
         assert!(!p.inline(&other), "routes are judged one by one");
     }
 
+    /// Reports `n` light deliveries; returns the moves they made.
+    fn light(p: &Placement, slot: &Slot, n: u32) -> Vec<Moved> {
+        (0..n).filter_map(|_| p.report(slot, false)).collect()
+    }
+
     #[test]
-    fn one_overstayed_poll_sends_a_route_to_the_pool_for_good() {
+    fn one_overstay_sends_a_route_to_the_pool_until_it_proves_light_again() {
         let p = Placement::new(2, BUDGET);
         let echo = Slot::default();
-        for _ in 0..PROBATION {
-            p.report(&echo, false);
-        }
-        assert_eq!(p.report(&echo, true), Some(Moved::Pooled));
+        assert_eq!(light(&p, &echo, PROBATION), vec![Moved::Inline]);
+        // a pause of the thread looks like a handler that blocked
+        assert_eq!(p.report(&echo, true), Some(Moved::Probation(2 * PROBATION)));
         assert!(!p.inline(&echo));
-        for _ in 0..PROBATION * 2 {
-            assert_eq!(p.report(&echo, false), None);
+        assert_eq!(light(&p, &echo, 2 * PROBATION - 1), vec![]);
+        assert!(!p.inline(&echo), "one light delivery short");
+        assert_eq!(light(&p, &echo, 1), vec![Moved::Inline]);
+        assert!(p.inline(&echo));
+        // the second strike doubles the probation again
+        assert_eq!(p.report(&echo, true), Some(Moved::Probation(4 * PROBATION)));
+        assert_eq!(light(&p, &echo, 4 * PROBATION), vec![Moved::Inline]);
+    }
+
+    #[test]
+    fn a_handler_that_blocks_each_time_is_pooled_for_good_after_max_strikes() {
+        let p = Placement::new(2, BUDGET);
+        let hog = Slot::default();
+        // strikes during probation keep it on the pool without a move
+        for _ in 0..MAX_STRIKES - 1 {
+            assert_eq!(p.report(&hog, true), None);
+            assert!(!p.inline(&hog));
         }
-        assert!(!p.inline(&echo));
-        // an overstay during probation sends it to the pool too
-        let fresh = Slot::default();
-        assert_eq!(p.report(&fresh, true), Some(Moved::Pooled));
+        assert_eq!(p.report(&hog, true), Some(Moved::Pooled));
+        assert_eq!(
+            light(&p, &hog, 1000),
+            vec![],
+            "light runs do not bring it back"
+        );
+        assert!(!p.inline(&hog));
+        // one that was inline: the strike there moves it, the rest happen on the pool
+        let later = Slot::default();
+        light(&p, &later, PROBATION);
+        assert_eq!(
+            p.report(&later, true),
+            Some(Moved::Probation(2 * PROBATION))
+        );
+        assert_eq!(p.report(&later, true), None);
+        assert_eq!(p.report(&later, true), None);
+        assert_eq!(p.report(&later, true), Some(Moved::Pooled));
+        assert!(!p.inline(&later));
+    }
+
+    #[test]
+    fn a_long_light_run_on_the_connections_thread_forgives_one_strike() {
+        let p = Placement::new(2, BUDGET);
+        let echo = Slot::default();
+        light(&p, &echo, PROBATION);
+        // three strikes, each followed by its probation: one more would be the last
+        for strike in 1..MAX_STRIKES {
+            assert_eq!(
+                p.report(&echo, true),
+                Some(Moved::Probation(PROBATION << strike))
+            );
+            assert_eq!(light(&p, &echo, PROBATION << strike), vec![Moved::Inline]);
+        }
+        assert_eq!(light(&p, &echo, FORGIVE_AFTER - 1), vec![]);
+        let unforgiven = Slot(AtomicU32::new(echo.0.load(Ordering::Acquire)));
+        assert_eq!(p.report(&unforgiven, true), Some(Moved::Pooled));
+        assert_eq!(light(&p, &echo, 1), vec![]);
+        // forgiven: a strike now is the third again, not the last
+        assert_eq!(
+            p.report(&echo, true),
+            Some(Moved::Probation(PROBATION << (MAX_STRIKES - 1)))
+        );
     }
 
     #[test]
@@ -249,9 +377,22 @@ mod tests {
     #[test]
     fn records_survive_the_slot_encoding() {
         for record in [
-            Record::Probation(0),
-            Record::Probation(PROBATION - 1),
-            Record::Inline,
+            Record::Probation {
+                strikes: 0,
+                light: 0,
+            },
+            Record::Probation {
+                strikes: MAX_STRIKES - 1,
+                light: probation(MAX_STRIKES - 1) - 1,
+            },
+            Record::Inline {
+                strikes: 0,
+                light: 0,
+            },
+            Record::Inline {
+                strikes: 3,
+                light: FORGIVE_AFTER - 1,
+            },
             Record::Pooled,
         ] {
             assert_eq!(Record::load(record.store()), record);

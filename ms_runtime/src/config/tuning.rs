@@ -71,7 +71,9 @@ pub struct Tuning {
     /// handler has run 16 times with no poll (the work between two
     /// `.await`s) longer than [`inline_budget`](Self::inline_budget), it runs
     /// on the connection's own thread, saving two hops between threads per
-    /// message; one poll over the budget sends it back to the pool for good.
+    /// message; a poll over the budget sends it back to the pool on a longer
+    /// probation, and the fourth such strike for good (a paused thread and a
+    /// blocking handler look alike to the timer, so one is not enough).
     /// `0` runs every handler on the connection's thread (only for handlers
     /// known to be light: one that computes for long there delays the
     /// connection's heartbeats and acks).

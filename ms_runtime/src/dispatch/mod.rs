@@ -171,8 +171,13 @@ impl<H: Handler> Work<H> {
                 debug!(log, "proven light: its handler runs on the connection's thread";
                     what => &*route.name);
             }
+            Some(Moved::Probation(runs)) => {
+                warn!(log, "a poll of this handler took longer than the inline budget: it runs on the handler pool until it is light again";
+                    what => &*route.name, "budget_ms" => placement.budget().as_secs_f64() * 1000.0,
+                    "light_runs_needed" => runs);
+            }
             Some(Moved::Pooled) => {
-                warn!(log, "a poll of this handler took longer than the inline budget: it runs on the handler pool from now on";
+                warn!(log, "polls of this handler took longer than the inline budget again and again: it runs on the handler pool from now on";
                     what => &*route.name, "budget_ms" => placement.budget().as_secs_f64() * 1000.0);
             }
             None => {}
