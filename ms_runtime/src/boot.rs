@@ -14,9 +14,10 @@ use slog::Logger;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::gateway::{self, Dispatch, Gateway, StatsCell, Storage, Supervisor};
+use crate::gateway::{self, Dispatch, Gateway, Storage, Supervisor};
 use crate::logging::{self, LogSettings, LogSink};
 use crate::metrics::ServiceMetrics;
+use crate::metrics::StatsCell;
 use crate::protocol::Hello;
 
 /// What a service registers as: the `hello` it sends, before

@@ -46,7 +46,7 @@
 //! - Metrics (`metrics/`): the Prometheus registry (`docs/observability.md`):
 //!   handled messages and handler time recorded by the dispatcher
 //!   (`handled.rs`), S3 operations by the S3 handles (`s3.rs`), session
-//!   figures published by the session after each step (`gateway/stats.rs`)
+//!   figures published by the session after each step (`metrics/stats.rs`)
 //!   and read at scrape time (`session.rs`).
 //! - [`GatewayClient`] (`client.rs`): the same machinery under a raw
 //!   receive loop.

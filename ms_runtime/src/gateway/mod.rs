@@ -15,7 +15,6 @@ mod frames;
 mod outbox;
 mod port;
 mod session;
-mod stats;
 mod supervisor;
 
 use std::sync::Arc;
@@ -24,14 +23,12 @@ use std::time::Duration;
 use actix::{Message, Recipient};
 use tokio::sync::{oneshot, watch};
 
+use crate::metrics::StatsCell;
 use crate::protocol::{Envelope, Headers, Json, MessageId, Payload, WireError};
 
 pub(crate) use crate::claim_check::Storage;
 pub(crate) use dedup::RequestKey;
 pub(crate) use port::{Delivery, DeliveryKind, Dispatch, Lifecycle};
-#[cfg(test)]
-pub(crate) use stats::SessionStats;
-pub(crate) use stats::StatsCell;
 pub(crate) use supervisor::{Supervisor, SupervisorSettings};
 
 /// The text of one frame: shared, without copying, by the outbox, the dedup

@@ -24,12 +24,12 @@ use super::connect::{self, ConnectError};
 use super::frame_limit::{FrameError, LimitedCodec};
 use super::port::Dispatch;
 use super::session::{Action, ConnectFailure, Session};
-use super::stats::StatsCell;
 use super::{
     Call, CallError, ConnectionState, ForgetCall, Gateway, Publish, Settle, Shutdown, Storage,
 };
 use crate::Secret;
 use crate::config::Tuning;
+use crate::metrics::StatsCell;
 use crate::protocol::{DEFAULT_MAX_FRAME_BYTES, Hello, MessageId, Payload};
 
 type WsSink = SplitSink<Framed<BoxedSocket, LimitedCodec>, WsMessage>;

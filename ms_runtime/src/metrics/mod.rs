@@ -6,12 +6,12 @@
 //! (Prometheus adds `job` and `instance`), except in `ms_service_build_info`.
 //! `docs/observability.md` lists each metric and what it means.
 //!
-//! Where the figures come from, one way only (this module depends on what
-//! it reads, never the reverse):
+//! Where the figures come from, one way only (this module imports nothing
+//! of the modules that record into it: they hold its handles and cells):
 //! - handled messages and handler time: the dispatcher records each one
 //!   ([`Handled`], a handle per route cached by the dispatcher);
 //! - in flight, outbox, dedup, sessions, connection state: the gateway
-//!   session publishes its [`SessionStats`](crate::gateway::SessionStats)
+//!   session publishes its [`SessionStats`] into a [`StatsCell`]
 //!   after every step, read at scrape time;
 //! - S3 operations: the service's own S3 handles ([`S3Metrics`]);
 //! - dropped log records: the log sink's counter.
@@ -25,6 +25,7 @@ mod handled;
 #[cfg_attr(not(feature = "s3"), allow(dead_code))]
 mod s3;
 mod session;
+mod stats;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -38,8 +39,7 @@ pub(crate) use handled::{Handled, HandledMetrics, Kind, RouteCache, Running};
 #[cfg_attr(not(feature = "s3"), allow(unused_imports))]
 pub(crate) use s3::Direction;
 pub(crate) use s3::S3Metrics;
-
-use crate::gateway::StatsCell;
+pub(crate) use stats::{SessionStats, StatsCell};
 
 /// Upper bounds, in seconds, of the handler-duration buckets: 100 µs to 30 s.
 const DURATION_BUCKETS: [f64; 16] = [

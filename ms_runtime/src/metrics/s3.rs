@@ -3,7 +3,7 @@
 //! operation and outcome, time per operation, bytes moved, claim checks.
 //!
 //! Operation names are the handle's method names, a fixed set; outcomes are
-//! `ok` or the [`S3Error`](crate::s3::S3Error) kind, also a fixed set.
+//! `ok` or the `S3Error` kind, also a fixed set.
 
 use std::time::Duration;
 

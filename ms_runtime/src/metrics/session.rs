@@ -9,9 +9,9 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::registry::Unit;
 
-use crate::gateway::StatsCell;
+use super::StatsCell;
 
-/// Writes the session's [`SessionStats`](crate::gateway::SessionStats) and
+/// Writes the session's [`SessionStats`](super::SessionStats) and
 /// the dropped log records on each scrape.
 #[derive(Debug)]
 pub(super) struct SessionCollector {

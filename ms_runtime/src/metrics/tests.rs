@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use super::handled::{Kind, MAX_OUTCOMES, MAX_ROUTES, RouteCache};
 use super::{Direction, ServiceMetrics};
-use crate::gateway::{SessionStats, StatsCell};
+use super::{SessionStats, StatsCell};
 
 fn metrics() -> (ServiceMetrics, Arc<StatsCell>, Arc<AtomicU64>) {
     let cell = Arc::new(StatsCell::default());

@@ -40,9 +40,9 @@ use super::dedup::{Dedup, KeyMap, KeySet};
 use super::frames::Reassembly;
 use super::outbox::Outbox;
 use super::port::{Delivery, Lifecycle};
-use super::stats::SessionStats;
 use super::{CallError, ConnectionState, FrameText};
 use crate::config::Tuning;
+use crate::metrics::SessionStats;
 use crate::protocol::{DEFAULT_MAX_FRAME_BYTES, Envelope, Hello, MessageId, Payload, encode};
 
 /// Acks wait at most this long to be batched (well inside the protocol's

@@ -1,6 +1,8 @@
-//! What the session counts about itself, for the metrics: the pure session
-//! keeps a [`SessionStats`], the supervisor copies it into a [`StatsCell`]
-//! after every step, and a scrape reads the cell from any thread.
+//! What the gateway session counts about itself, for the metrics: the pure
+//! session keeps a [`SessionStats`], the supervisor copies it into a
+//! [`StatsCell`] after every step, and a scrape reads the cell from any
+//! thread. Defined here, not in the gateway module, so that metrics
+//! imports nothing of the modules that record into it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
