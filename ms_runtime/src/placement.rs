@@ -8,20 +8,27 @@
 //! timed; after [`PROBATION`] deliveries whose every poll stayed within the
 //! budget it moves to the connection's thread.
 //!
-//! A poll over the budget is a strike, and the route goes back to the pool
-//! on probation again, twice as long as the last. The poll timer reads the
-//! wall clock, so it cannot tell a handler that blocked from a thread the
-//! operating system paused (another process's turn on a busy machine, a
-//! container's CPU quota): one strike must not exile a light route for
-//! good. [`MAX_STRIKES`] strikes do (a handler that blocks each time gets
-//! them in as many deliveries, all but the first on the pool), and
+//! A poll over the budget on the connection's thread (a stall of the
+//! connection) is a strike: the route goes back to the pool on probation
+//! again, twice as long as the last, at once, from inside that poll, so
+//! deliveries dispatched while the slow one is still running go to the
+//! pool. The poll timer reads the wall clock, so it cannot tell a handler
+//! that blocked from a thread the operating system paused (another
+//! process's turn on a busy machine, a container's CPU quota): one strike
+//! must not exile a light route for good. [`MAX_STRIKES`] strikes do, and
 //! [`FORGIVE_AFTER`] light deliveries in a row on the connection's thread
 //! take one strike away, so rare pauses over months do not add up.
 //!
-//! A route that was light on probation and then blocks stalls the
-//! connection at most [`MAX_STRIKES`] times per [`FORGIVE_AFTER`] light
-//! runs, for one poll each; routes marked `blocking` never come here (their
-//! work runs on the blocking pool).
+//! A poll over the budget on the pool stalls nothing and is no strike: it
+//! only starts the route's probation count again (one pause of the process
+//! may catch several pool threads mid-poll at once; counting each as a
+//! strike would exile a light route on a machine with many cores). A
+//! handler that computes long each time therefore never finishes its
+//! probation and stays on the pool; one that does so now and then stalls
+//! the connection at most [`MAX_STRIKES`] times per [`FORGIVE_AFTER`] light
+//! runs (a few more if several of its deliveries were already running on
+//! the connection's thread when the first one stalled). Routes marked
+//! `blocking` never come here (their work runs on the blocking pool).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -57,11 +64,27 @@ enum Record {
 pub(crate) enum Moved {
     /// Proven light: to the connection's thread.
     Inline,
-    /// A poll on the connection's thread overstayed the budget: to the pool
-    /// until this many light deliveries there.
+    /// A strike (a poll on the connection's thread over the budget): on the
+    /// pool until this many light deliveries there.
     Probation(u32),
     /// The last strike: to the pool for good.
     Pooled,
+}
+
+/// What one delivery of a route showed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// It ended with every poll within the budget; `inline` if it ran on
+    /// the connection's thread.
+    Light {
+        /// Ran on the connection's thread.
+        inline: bool,
+    },
+    /// A poll on the connection's thread took longer than the budget: a
+    /// strike.
+    Stalled,
+    /// A poll on the pool took longer than the budget.
+    SlowOnPool,
 }
 
 /// The placement policy; each route's record lives in its [`Slot`].
@@ -114,11 +137,11 @@ impl Record {
         }
     }
 
-    /// The record after a delivery that overstayed the budget or not.
-    fn after(self, overstayed: bool) -> Self {
-        match (self, overstayed) {
+    /// The record after `verdict`.
+    fn after(self, verdict: Verdict) -> Self {
+        match (self, verdict) {
             (Self::Pooled, _) => Self::Pooled,
-            (Self::Probation { strikes, .. } | Self::Inline { strikes, .. }, true) => {
+            (Self::Probation { strikes, .. } | Self::Inline { strikes, .. }, Verdict::Stalled) => {
                 if strikes + 1 >= MAX_STRIKES {
                     Self::Pooled
                 } else {
@@ -128,37 +151,51 @@ impl Record {
                     }
                 }
             }
-            (Self::Probation { strikes, light }, false) if light + 1 >= probation(strikes) => {
+            (Self::Probation { strikes, .. }, Verdict::SlowOnPool) => {
+                Self::Probation { strikes, light: 0 }
+            }
+            (Self::Inline { .. }, Verdict::SlowOnPool) => self,
+            (Self::Probation { strikes, light }, Verdict::Light { .. })
+                if light + 1 >= probation(strikes) =>
+            {
                 Self::Inline { strikes, light: 0 }
             }
-            (Self::Probation { strikes, light }, false) => Self::Probation {
+            (Self::Probation { strikes, light }, Verdict::Light { .. }) => Self::Probation {
                 strikes,
                 light: light + 1,
             },
-            (Self::Inline { strikes: 0, .. }, false) => Self::Inline {
-                strikes: 0,
-                light: 0,
-            },
-            (Self::Inline { strikes, light }, false) if light + 1 >= FORGIVE_AFTER => {
+            (Self::Inline { strikes: 0, .. }, Verdict::Light { .. })
+            | (Self::Inline { .. }, Verdict::Light { inline: false }) => self,
+            (Self::Inline { strikes, light }, Verdict::Light { inline: true })
+                if light + 1 >= FORGIVE_AFTER =>
+            {
                 Self::Inline {
                     strikes: strikes - 1,
                     light: 0,
                 }
             }
-            (Self::Inline { strikes, light }, false) => Self::Inline {
+            (Self::Inline { strikes, light }, Verdict::Light { inline: true }) => Self::Inline {
                 strikes,
                 light: light + 1,
             },
         }
     }
 
-    /// How going from `self` to `next` moved the route, if it did.
+    fn strikes(self) -> u32 {
+        match self {
+            Self::Probation { strikes, .. } | Self::Inline { strikes, .. } => strikes,
+            Self::Pooled => MAX_STRIKES,
+        }
+    }
+
+    /// How going from `self` to `next` moved the route, if it did (a new
+    /// strike counts as a move, also when the route was on the pool already).
     fn moved(self, next: Self) -> Option<Moved> {
         match (self, next) {
             (Self::Pooled, _) => None,
             (_, Self::Pooled) => Some(Moved::Pooled),
             (Self::Probation { .. }, Self::Inline { .. }) => Some(Moved::Inline),
-            (Self::Inline { .. }, Self::Probation { strikes, .. }) => {
+            (before, Self::Probation { strikes, .. }) if strikes > before.strikes() => {
                 Some(Moved::Probation(probation(strikes)))
             }
             _ => None,
@@ -199,21 +236,20 @@ impl Placement {
         }
     }
 
-    /// A delivery for the route of `slot` finished; `overstayed` if one of
-    /// its polls took longer than the budget. Returns where the route runs
-    /// from now on when this report moved it.
-    pub(crate) fn report(&self, slot: &Slot, overstayed: bool) -> Option<Moved> {
+    /// Records `verdict` for the route of `slot`. Returns where the route
+    /// runs from now on when this moved it.
+    pub(crate) fn report(&self, slot: &Slot, verdict: Verdict) -> Option<Moved> {
         if self.mode != Mode::Adaptive {
             return None;
         }
-        let update = |value| Some(Record::load(value).after(overstayed).store());
+        let update = |value| Some(Record::load(value).after(verdict).store());
         let before = match slot
             .0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, update)
         {
             Ok(value) | Err(value) => Record::load(value),
         };
-        before.moved(before.after(overstayed))
+        before.moved(before.after(verdict))
     }
 
     /// The poll budget.
@@ -221,11 +257,13 @@ impl Placement {
         self.budget
     }
 
-    /// `work`, with each of its polls timed against the budget.
-    pub(crate) fn timed<F: Future>(&self, work: F) -> Timed<F> {
+    /// `work`, with each of its polls timed against the budget;
+    /// `on_overstay` runs at the end of the first poll that overstays it.
+    pub(crate) fn timed<F: Future, O: FnOnce()>(&self, work: F, on_overstay: O) -> Timed<F, O> {
         Timed {
             work,
             budget: self.budget,
+            on_overstay: Some(on_overstay),
             overstayed: false,
         }
     }
@@ -233,10 +271,11 @@ impl Placement {
 
 pin_project_lite::pin_project! {
     /// A future whose polls are timed; yields its output and its [`Timing`].
-    pub(crate) struct Timed<F> {
+    pub(crate) struct Timed<F, O> {
         #[pin]
         work: F,
         budget: Duration,
+        on_overstay: Option<O>,
         overstayed: bool,
     }
 }
@@ -250,7 +289,7 @@ pub(crate) struct Timing {
     pub(crate) ended: Instant,
 }
 
-impl<F: Future> Future for Timed<F> {
+impl<F: Future, O: FnOnce()> Future for Timed<F, O> {
     type Output = (F::Output, Timing);
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
@@ -260,6 +299,9 @@ impl<F: Future> Future for Timed<F> {
         let ended = Instant::now();
         if ended.saturating_duration_since(started) > *this.budget {
             *this.overstayed = true;
+            if let Some(on_overstay) = this.on_overstay.take() {
+                on_overstay();
+            }
         }
         let overstayed = *this.overstayed;
         polled.map(|output| (output, Timing { overstayed, ended }))
@@ -272,70 +314,114 @@ mod tests {
 
     const BUDGET: Duration = Duration::from_millis(1);
 
+    const LIGHT_POOL: Verdict = Verdict::Light { inline: false };
+    const LIGHT_INLINE: Verdict = Verdict::Light { inline: true };
+
+    /// Reports `n` light deliveries, each where the route runs at the time;
+    /// returns the moves they made.
+    fn light(p: &Placement, slot: &Slot, n: u32) -> Vec<Moved> {
+        (0..n)
+            .filter_map(|_| {
+                let inline = p.inline(slot);
+                p.report(slot, Verdict::Light { inline })
+            })
+            .collect()
+    }
+
     #[test]
     fn a_route_moves_inline_after_its_probation() {
         let p = Placement::new(2, BUDGET);
         let (echo, other) = (Slot::default(), Slot::default());
         for _ in 0..PROBATION - 1 {
             assert!(!p.inline(&echo));
-            assert_eq!(p.report(&echo, false), None);
+            assert_eq!(p.report(&echo, LIGHT_POOL), None);
         }
         assert!(!p.inline(&echo), "one light delivery short");
-        assert_eq!(p.report(&echo, false), Some(Moved::Inline));
+        assert_eq!(p.report(&echo, LIGHT_POOL), Some(Moved::Inline));
         assert!(p.inline(&echo));
-        assert_eq!(p.report(&echo, false), None, "moved once");
+        assert_eq!(p.report(&echo, LIGHT_INLINE), None, "moved once");
         assert!(!p.inline(&other), "routes are judged one by one");
     }
 
-    /// Reports `n` light deliveries; returns the moves they made.
-    fn light(p: &Placement, slot: &Slot, n: u32) -> Vec<Moved> {
-        (0..n).filter_map(|_| p.report(slot, false)).collect()
-    }
-
     #[test]
-    fn one_overstay_sends_a_route_to_the_pool_until_it_proves_light_again() {
+    fn a_stall_sends_a_route_to_the_pool_until_it_proves_light_again() {
         let p = Placement::new(2, BUDGET);
         let echo = Slot::default();
         assert_eq!(light(&p, &echo, PROBATION), vec![Moved::Inline]);
         // a pause of the thread looks like a handler that blocked
-        assert_eq!(p.report(&echo, true), Some(Moved::Probation(2 * PROBATION)));
+        assert_eq!(
+            p.report(&echo, Verdict::Stalled),
+            Some(Moved::Probation(2 * PROBATION))
+        );
         assert!(!p.inline(&echo));
         assert_eq!(light(&p, &echo, 2 * PROBATION - 1), vec![]);
         assert!(!p.inline(&echo), "one light delivery short");
         assert_eq!(light(&p, &echo, 1), vec![Moved::Inline]);
         assert!(p.inline(&echo));
         // the second strike doubles the probation again
-        assert_eq!(p.report(&echo, true), Some(Moved::Probation(4 * PROBATION)));
+        assert_eq!(
+            p.report(&echo, Verdict::Stalled),
+            Some(Moved::Probation(4 * PROBATION))
+        );
         assert_eq!(light(&p, &echo, 4 * PROBATION), vec![Moved::Inline]);
     }
 
     #[test]
-    fn a_handler_that_blocks_each_time_is_pooled_for_good_after_max_strikes() {
+    fn slow_polls_on_the_pool_restart_probation_but_are_no_strike() {
         let p = Placement::new(2, BUDGET);
         let hog = Slot::default();
-        // strikes during probation keep it on the pool without a move
-        for _ in 0..MAX_STRIKES - 1 {
-            assert_eq!(p.report(&hog, true), None);
-            assert!(!p.inline(&hog));
+        for _ in 0..1000 {
+            assert_eq!(light(&p, &hog, PROBATION - 1), vec![]);
+            assert_eq!(p.report(&hog, Verdict::SlowOnPool), None);
         }
-        assert_eq!(p.report(&hog, true), Some(Moved::Pooled));
+        assert!(
+            !p.inline(&hog),
+            "a handler slow every 16th time never leaves the pool"
+        );
+        // none of those thousand was a strike: the first stall gives the first
+        let route = Slot::default();
+        for _ in 0..10 {
+            assert_eq!(p.report(&route, Verdict::SlowOnPool), None);
+        }
+        assert_eq!(light(&p, &route, PROBATION), vec![Moved::Inline]);
         assert_eq!(
-            light(&p, &hog, 1000),
+            p.report(&route, Verdict::SlowOnPool),
+            None,
+            "a slow pool run of a route already inline stalled nothing"
+        );
+        assert!(p.inline(&route));
+        assert_eq!(
+            p.report(&route, Verdict::Stalled),
+            Some(Moved::Probation(2 * PROBATION))
+        );
+    }
+
+    #[test]
+    fn the_last_strike_sends_a_route_to_the_pool_for_good_and_each_is_reported() {
+        let p = Placement::new(2, BUDGET);
+        let route = Slot::default();
+        light(&p, &route, PROBATION);
+        assert_eq!(
+            p.report(&route, Verdict::Stalled),
+            Some(Moved::Probation(2 * PROBATION))
+        );
+        // deliveries already running on the connection's thread stall too
+        assert_eq!(
+            p.report(&route, Verdict::Stalled),
+            Some(Moved::Probation(4 * PROBATION))
+        );
+        assert_eq!(
+            p.report(&route, Verdict::Stalled),
+            Some(Moved::Probation(8 * PROBATION))
+        );
+        assert_eq!(p.report(&route, Verdict::Stalled), Some(Moved::Pooled));
+        assert_eq!(p.report(&route, Verdict::Stalled), None, "reported once");
+        assert_eq!(
+            light(&p, &route, 1000),
             vec![],
             "light runs do not bring it back"
         );
-        assert!(!p.inline(&hog));
-        // one that was inline: the strike there moves it, the rest happen on the pool
-        let later = Slot::default();
-        light(&p, &later, PROBATION);
-        assert_eq!(
-            p.report(&later, true),
-            Some(Moved::Probation(2 * PROBATION))
-        );
-        assert_eq!(p.report(&later, true), None);
-        assert_eq!(p.report(&later, true), None);
-        assert_eq!(p.report(&later, true), Some(Moved::Pooled));
-        assert!(!p.inline(&later));
+        assert!(!p.inline(&route));
     }
 
     #[test]
@@ -346,18 +432,22 @@ mod tests {
         // three strikes, each followed by its probation: one more would be the last
         for strike in 1..MAX_STRIKES {
             assert_eq!(
-                p.report(&echo, true),
+                p.report(&echo, Verdict::Stalled),
                 Some(Moved::Probation(PROBATION << strike))
             );
             assert_eq!(light(&p, &echo, PROBATION << strike), vec![Moved::Inline]);
         }
         assert_eq!(light(&p, &echo, FORGIVE_AFTER - 1), vec![]);
+        // light runs that finish on the pool do not count towards forgiving
+        for _ in 0..10 {
+            assert_eq!(p.report(&echo, LIGHT_POOL), None);
+        }
         let unforgiven = Slot(AtomicU32::new(echo.0.load(Ordering::Acquire)));
-        assert_eq!(p.report(&unforgiven, true), Some(Moved::Pooled));
+        assert_eq!(p.report(&unforgiven, Verdict::Stalled), Some(Moved::Pooled));
         assert_eq!(light(&p, &echo, 1), vec![]);
         // forgiven: a strike now is the third again, not the last
         assert_eq!(
-            p.report(&echo, true),
+            p.report(&echo, Verdict::Stalled),
             Some(Moved::Probation(PROBATION << (MAX_STRIKES - 1)))
         );
     }
@@ -369,7 +459,7 @@ mod tests {
         let pooled = Placement::new(2, Duration::ZERO);
         let any = Slot::default();
         for _ in 0..PROBATION {
-            assert_eq!(pooled.report(&any, false), None);
+            assert_eq!(pooled.report(&any, LIGHT_POOL), None);
         }
         assert!(!pooled.inline(&any));
     }
@@ -400,27 +490,42 @@ mod tests {
     }
 
     #[actix_rt::test]
-    async fn a_poll_that_blocks_past_the_budget_is_noticed() {
+    async fn a_poll_that_blocks_past_the_budget_is_noticed_at_that_poll() {
+        use std::cell::Cell;
         let p = Placement::new(2, BUDGET);
-        let quick = p.timed(async { 1 });
-        let (one, timing) = quick.await;
-        assert_eq!((one, timing.overstayed), (1, false));
+        let calls = Cell::new(0);
+        let (one, timing) = p.timed(async { 1 }, || calls.set(calls.get() + 1)).await;
+        assert_eq!((one, timing.overstayed, calls.get()), (1, false, 0));
         let started = Instant::now();
-        let hog = p.timed(async {
-            std::thread::sleep(Duration::from_millis(5));
-            2
-        });
+        let noticed_before_the_end = Cell::new(false);
+        let hog = p.timed(
+            async {
+                std::thread::sleep(Duration::from_millis(5));
+                tokio::task::yield_now().await;
+                std::thread::sleep(Duration::from_millis(5));
+                2
+            },
+            || {
+                calls.set(calls.get() + 1);
+                noticed_before_the_end.set(started.elapsed() < Duration::from_millis(10));
+            },
+        );
         let (two, timing) = hog.await;
         assert_eq!((two, timing.overstayed), (2, true));
-        assert!(timing.ended >= started + Duration::from_millis(5));
-        let waits = p.timed(async {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-            3
-        });
+        assert_eq!(calls.get(), 1, "told once, though two polls overstayed");
+        assert!(noticed_before_the_end.get(), "told at the first slow poll");
+        assert!(timing.ended >= started + Duration::from_millis(10));
+        let waits = p.timed(
+            async {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                3
+            },
+            || calls.set(calls.get() + 1),
+        );
         let (three, timing) = waits.await;
         assert_eq!(
-            (three, timing.overstayed),
-            (3, false),
+            (three, timing.overstayed, calls.get()),
+            (3, false, 1),
             "waiting is not computing"
         );
     }

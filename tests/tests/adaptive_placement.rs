@@ -11,6 +11,13 @@ use ms_runtime::protocol::Json;
 use ms_runtime::testing::TestKit;
 use ms_runtime::{Context, Handler, HandlerError, Request, Tuning};
 
+/// The inline budget in these tests: the default (1 ms) is shorter than a
+/// debug build's light poll can take on a loaded 2-core machine.
+const BUDGET: Duration = Duration::from_millis(20);
+
+/// How long a heavy poll blocks: well past the budget.
+const BLOCKS_FOR: Duration = Duration::from_millis(60);
+
 /// The run of route `once` whose handler blocks.
 const ONCE_AT: u32 = 20;
 
@@ -34,8 +41,8 @@ impl Handler for Where {
         let blocks_this_time =
             request.route == "once" && request.payload.parse::<u32>().ok() == Some(ONCE_AT);
         if request.route == "heavy" || blocks_this_time {
-            // computes between awaits for longer than the 1 ms budget
-            std::thread::sleep(Duration::from_millis(5));
+            // computes between awaits for longer than the budget
+            std::thread::sleep(BLOCKS_FOR);
         }
         if let Ok(mut runs) = self.runs.lock() {
             runs.push((request.route.clone(), std::thread::current().id()));
@@ -45,7 +52,7 @@ impl Handler for Where {
 }
 
 /// Starts a gateway and the `where` service with two handler threads and
-/// the default budget; returns the kit and the record of where calls ran.
+/// [`BUDGET`]; returns the kit and the record of where calls ran.
 async fn serve_where() -> Result<(TestKit, Runs), Box<dyn std::error::Error>> {
     let kit = TestKit::start().await?;
     let handler = Where::default();
@@ -54,10 +61,11 @@ async fn serve_where() -> Result<(TestKit, Runs), Box<dyn std::error::Error>> {
         .config_builder("where")
         .tuning(Tuning {
             handler_threads: 2,
+            inline_budget: BUDGET,
             ..Tuning::default()
         })
         .build()?;
-    assert_eq!(config.tuning.inline_budget, Duration::from_millis(1));
+    assert_eq!(Tuning::default().inline_budget, Duration::from_millis(1));
     kit.serve_with(config, handler).await?;
     Ok((kit, runs))
 }

@@ -71,9 +71,10 @@ pub struct Tuning {
     /// handler has run 16 times with no poll (the work between two
     /// `.await`s) longer than [`inline_budget`](Self::inline_budget), it runs
     /// on the connection's own thread, saving two hops between threads per
-    /// message; a poll over the budget sends it back to the pool on a longer
-    /// probation, and the fourth such strike for good (a paused thread and a
-    /// blocking handler look alike to the timer, so one is not enough).
+    /// message; a poll over the budget there sends it back to the pool on a
+    /// longer probation, and the fourth such strike for good (a paused
+    /// thread and a blocking handler look alike to the timer, so one is not
+    /// enough); a slow poll on the pool only restarts its probation.
     /// `0` runs every handler on the connection's thread (only for handlers
     /// known to be light: one that computes for long there delays the
     /// connection's heartbeats and acks).

@@ -22,7 +22,7 @@ use crate::context::{Context as HandlerContext, Delivered};
 use crate::gateway::{Delivery, DeliveryKind, Dispatch, Gateway, Lifecycle, Outcome, Settle};
 use crate::handler::{Event, Handler, Request};
 use crate::metrics::{HandledMetrics, Kind, RouteCache, Running};
-use crate::placement::{Moved, Placement};
+use crate::placement::{Moved, Placement, Verdict};
 use crate::protocol::{ErrorCode, WireError};
 use crate::trace::{Handled, Tracer};
 use routes::{RouteState, Routes};
@@ -87,6 +87,7 @@ impl<H: Handler> Dispatch for HandlerPool<H> {
             placement: self.placement.clone(),
             route,
             running,
+            inline,
         };
         if inline {
             // on the connection's thread: no hop, no actor; a handler that
@@ -142,6 +143,8 @@ struct Work<H> {
     placement: Placement,
     route: Arc<RouteState>,
     running: Running,
+    /// Runs on the connection's thread.
+    inline: bool,
 }
 
 impl<H: Handler> Work<H> {
@@ -157,6 +160,7 @@ impl<H: Handler> Work<H> {
             placement,
             route,
             running,
+            inline,
         } = self;
         let key = delivery.key.clone();
         let what = match delivery.kind {
@@ -165,22 +169,26 @@ impl<H: Handler> Work<H> {
         };
         let name = route.name.clone();
         let work = run_delivery(handler, delivery, name, gateway, log.clone(), tracer);
-        let ((outcome, event_error), timing) = placement.timed(work).await;
-        match placement.report(&route.slot, timing.overstayed) {
-            Some(Moved::Inline) => {
-                debug!(log, "proven light: its handler runs on the connection's thread";
-                    what => &*route.name);
-            }
-            Some(Moved::Probation(runs)) => {
-                warn!(log, "a poll of this handler took longer than the inline budget: it runs on the handler pool until it is light again";
-                    what => &*route.name, "budget_ms" => placement.budget().as_secs_f64() * 1000.0,
-                    "light_runs_needed" => runs);
-            }
-            Some(Moved::Pooled) => {
-                warn!(log, "polls of this handler took longer than the inline budget again and again: it runs on the handler pool from now on";
-                    what => &*route.name, "budget_ms" => placement.budget().as_secs_f64() * 1000.0);
-            }
-            None => {}
+        // told at the first poll over the budget, so that deliveries
+        // dispatched while this one still runs already go where it says
+        let on_overstay = || {
+            let verdict = if inline {
+                Verdict::Stalled
+            } else {
+                Verdict::SlowOnPool
+            };
+            log_move(
+                &log,
+                &placement,
+                &route,
+                what,
+                placement.report(&route.slot, verdict),
+            );
+        };
+        let ((outcome, event_error), timing) = placement.timed(work, on_overstay).await;
+        if !timing.overstayed {
+            let moved = placement.report(&route.slot, Verdict::Light { inline });
+            log_move(&log, &placement, &route, what, moved);
         }
         let code = match (&outcome, &event_error) {
             (Outcome::Failed(e), _) => Some(e.code.as_str()),
@@ -190,6 +198,32 @@ impl<H: Handler> Work<H> {
         };
         running.finish(code, timing.ended);
         Settle { key, outcome }
+    }
+}
+
+/// Logs where `route` runs after `moved`, if it moved.
+fn log_move(
+    log: &Logger,
+    placement: &Placement,
+    route: &RouteState,
+    what: &'static str,
+    moved: Option<Moved>,
+) {
+    let budget_ms = placement.budget().as_secs_f64() * 1000.0;
+    match moved {
+        Some(Moved::Inline) => {
+            debug!(log, "proven light: its handler runs on the connection's thread";
+                what => &*route.name);
+        }
+        Some(Moved::Probation(runs)) => {
+            warn!(log, "a poll of this handler on the connection's thread took longer than the inline budget: it runs on the handler pool until it is light again";
+                what => &*route.name, "budget_ms" => budget_ms, "light_runs_needed" => runs);
+        }
+        Some(Moved::Pooled) => {
+            warn!(log, "polls of this handler on the connection's thread took longer than the inline budget again and again: it runs on the handler pool from now on";
+                what => &*route.name, "budget_ms" => budget_ms);
+        }
+        None => {}
     }
 }
 
