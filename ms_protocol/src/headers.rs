@@ -5,8 +5,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::TraceParent;
-
 /// The optional `headers` of an envelope: string keys to string values.
 ///
 /// The protocol defines six keys, offered here as typed accessors; any other
@@ -107,7 +105,7 @@ impl Headers {
     pub const ATTEMPT: &'static str = "attempt";
     /// Key of the payload's media type.
     pub const CONTENT_TYPE: &'static str = "content_type";
-    /// Key of the W3C `traceparent` (see [`TraceParent`]).
+    /// Key of the W3C `traceparent` (see [`TraceParent`](crate::TraceParent)).
     pub const TRACEPARENT: &'static str = "traceparent";
     /// Key of the W3C `tracestate`, propagated beside `traceparent`.
     pub const TRACESTATE: &'static str = "tracestate";
@@ -184,30 +182,6 @@ impl Headers {
     /// Sets the `trace_id` header.
     pub fn set_trace_id(&mut self, trace_id: impl Into<String>) {
         self.set(Self::TRACE_ID, trace_id.into());
-    }
-
-    /// The `traceparent` header when it is valid; `None` when absent or
-    /// malformed (a malformed one is never an error: the reader starts a new
-    /// trace, see [`IncomingTrace`](crate::IncomingTrace)).
-    ///
-    /// ```
-    /// use ms_protocol::{Headers, TraceParent};
-    ///
-    /// let mut headers = Headers::new();
-    /// let parent = TraceParent::start();
-    /// headers.set_traceparent(&parent);
-    /// assert_eq!(headers.traceparent(), Some(parent));
-    /// headers.insert(Headers::TRACEPARENT, "00-zz");
-    /// assert_eq!(headers.traceparent(), None);
-    /// ```
-    pub fn traceparent(&self) -> Option<TraceParent> {
-        self.get(Self::TRACEPARENT)
-            .and_then(|t| TraceParent::parse(t).ok())
-    }
-
-    /// Sets the `traceparent` header.
-    pub fn set_traceparent(&mut self, parent: &TraceParent) {
-        self.set(Self::TRACEPARENT, parent.to_string());
     }
 
     /// The `deadline_ms` header; `None` when absent or not a number

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use ms_protocol::ErrorCode;
 
 use super::Router;
-use super::readings::{Gauges, Histogram};
+use super::histogram::Histogram;
 
 /// The label value standing for every name that may not have its own.
 pub const OTHER: &str = "(other)";
@@ -151,53 +151,6 @@ impl Router {
     /// Records the latency of one answered request.
     pub(super) fn observe_latency(&mut self, to: &str, route: &str, ms: u64) {
         self.series_of(to, route).latency.observe(ms);
-    }
-
-    /// Current gauges, sorted by service name. Only services that ever
-    /// had an instance are named, at most [`Series::max`] of them; the
-    /// rest (names that callers created by addressing them, and the
-    /// overflow) are summed under [`OTHER`].
-    pub fn gauges(&self) -> Gauges {
-        let mut gauges = Gauges {
-            held_bytes: self.held_bytes,
-            services: self.services.len(),
-            ..Gauges::default()
-        };
-        let mut names: Vec<&String> = self.services.keys().collect();
-        names.sort();
-        let mut named = 0usize;
-        let mut other = (0usize, 0usize, 0usize);
-        let mut any_other = false;
-        for name in names {
-            let Some(service) = self.services.get(name) else {
-                continue;
-            };
-            let connections = service.conns.len();
-            let in_flight = service
-                .conns
-                .iter()
-                .filter_map(|c| self.conns.get(c))
-                .map(|c| c.in_flight.len())
-                .sum();
-            let queued = service.queue.len();
-            if service.ever_connected && named < self.counters.series.max() {
-                named += 1;
-                gauges.connections.push((name.clone(), connections));
-                gauges.in_flight.push((name.clone(), in_flight));
-                gauges.queued.push((name.clone(), queued));
-            } else {
-                any_other = true;
-                other.0 += connections;
-                other.1 += in_flight;
-                other.2 += queued;
-            }
-        }
-        if any_other {
-            gauges.connections.push((OTHER.to_owned(), other.0));
-            gauges.in_flight.push((OTHER.to_owned(), other.1));
-            gauges.queued.push((OTHER.to_owned(), other.2));
-        }
-        gauges
     }
 }
 

@@ -16,6 +16,7 @@
 mod accept;
 mod connection;
 mod deliver;
+mod histogram;
 mod job;
 mod labels;
 mod limits;
@@ -26,6 +27,7 @@ mod service;
 mod settle;
 mod shutdown;
 
+pub use histogram::{Histogram, LATENCY_BUCKETS_MS};
 pub use job::JobId;
 pub use labels::{DEFAULT_MAX_SERIES, OTHER, Series, SeriesKey, SeriesStats};
 pub use limits::{
@@ -33,7 +35,7 @@ pub use limits::{
     DEFAULT_UNKNOWN_SERVICE_WAIT_MS, RouterLimits,
 };
 pub use outcome::{Confirm, Effect, Failure, Forward, Outcome, Peer, RemoteDone};
-pub use readings::{Counters, Gauges, Histogram, LATENCY_BUCKETS_MS};
+pub use readings::{Counters, Gauges};
 pub use remote::Ticket;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};

@@ -6,50 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use super::labels::Series;
-
-/// Upper bounds of the latency histogram buckets, in milliseconds.
-pub const LATENCY_BUCKETS_MS: [u64; 12] =
-    [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000, 5_000, 30_000];
-
-/// A histogram of request latencies in milliseconds.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Histogram {
-    /// Observations in each bucket (not cumulative): above the previous
-    /// bound of [`LATENCY_BUCKETS_MS`] and at or below this one. What
-    /// lies above the last bound is `count` minus their sum.
-    buckets: [u64; LATENCY_BUCKETS_MS.len()],
-    /// All observations.
-    count: u64,
-    /// Their sum, in ms.
-    sum_ms: u64,
-}
-
-impl Histogram {
-    /// Records one latency.
-    pub fn observe(&mut self, ms: u64) {
-        if let Some(index) = LATENCY_BUCKETS_MS.iter().position(|bound| ms <= *bound) {
-            self.buckets[index] += 1;
-        }
-        self.count += 1;
-        self.sum_ms = self.sum_ms.saturating_add(ms);
-    }
-
-    /// Observations so far.
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
-    /// Observations in each bucket of [`LATENCY_BUCKETS_MS`], not cumulative.
-    pub fn bucket_counts(&self) -> &[u64; LATENCY_BUCKETS_MS.len()] {
-        &self.buckets
-    }
-
-    /// The sum of the observations, in ms.
-    pub fn sum_ms(&self) -> u64 {
-        self.sum_ms
-    }
-}
+use super::Router;
+use super::labels::{OTHER, Series};
 
 /// Monotonic counters kept by the router.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -112,4 +70,53 @@ pub struct Gauges {
     pub held_bytes: u64,
     /// Service names known.
     pub services: usize,
+}
+
+impl Router {
+    /// Current gauges, sorted by service name. Only services that ever
+    /// had an instance are named, at most [`Series::max`] of them; the
+    /// rest (names that callers created by addressing them, and the
+    /// overflow) are summed under [`OTHER`].
+    pub fn gauges(&self) -> Gauges {
+        let mut gauges = Gauges {
+            held_bytes: self.held_bytes,
+            services: self.services.len(),
+            ..Gauges::default()
+        };
+        let mut names: Vec<&String> = self.services.keys().collect();
+        names.sort();
+        let mut named = 0usize;
+        let mut other = (0usize, 0usize, 0usize);
+        let mut any_other = false;
+        for name in names {
+            let Some(service) = self.services.get(name) else {
+                continue;
+            };
+            let connections = service.conns.len();
+            let in_flight = service
+                .conns
+                .iter()
+                .filter_map(|c| self.conns.get(c))
+                .map(|c| c.in_flight.len())
+                .sum();
+            let queued = service.queue.len();
+            if service.ever_connected && named < self.counters.series.max() {
+                named += 1;
+                gauges.connections.push((name.clone(), connections));
+                gauges.in_flight.push((name.clone(), in_flight));
+                gauges.queued.push((name.clone(), queued));
+            } else {
+                any_other = true;
+                other.0 += connections;
+                other.1 += in_flight;
+                other.2 += queued;
+            }
+        }
+        if any_other {
+            gauges.connections.push((OTHER.to_owned(), other.0));
+            gauges.in_flight.push((OTHER.to_owned(), other.1));
+            gauges.queued.push((OTHER.to_owned(), other.2));
+        }
+        gauges
+    }
 }
