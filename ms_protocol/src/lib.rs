@@ -39,6 +39,7 @@ mod payload;
 mod secret;
 mod timing;
 mod trace_context;
+mod trace_headers;
 mod ws_frame;
 
 pub use decode::{decode, decode_limited, decode_shared};
