@@ -1,7 +1,7 @@
 //! Starting the measured service as a child process, and reading its CPU
 //! time and memory from /proc.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::process::{Child, Command};
@@ -39,7 +39,7 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
     let exe = std::env::current_exe()?;
     let mut command = match subject {
         Subject::Floor => {
-            let mut c = Command::new(&exe);
+            let mut c = service_command(&exe);
             c.args(["floor", url]);
             c
         }
@@ -52,7 +52,7 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
             if !echo.exists() {
                 return Err(format!("{} is missing: build it with the same profile (cargo build --release -p example-echo)", echo.display()).into());
             }
-            let mut c = Command::new(echo);
+            let mut c = service_command(&echo);
             c.env("MS_GATEWAY_URL", url)
                 .env("MS_MAX_IN_FLIGHT", window.to_string())
                 .env("MS_SERVICE_NAME", "echo")
@@ -69,28 +69,23 @@ pub fn spawn(subject: Subject, url: &str, window: usize) -> Result<Child, BoxErr
             c
         }
     };
-    if let Ok(cpus) = std::env::var("MS_BENCH_SERVICE_CPUS") {
-        // run the service under `taskset -c CPUS`, keeping its arguments and environment
-        let program = command.as_std().get_program().to_owned();
-        let args: Vec<_> = command.as_std().get_args().map(ToOwned::to_owned).collect();
-        let envs: Vec<_> = command
-            .as_std()
-            .get_envs()
-            .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned())))
-            .collect();
-        let mut pinned = Command::new("taskset");
-        pinned
-            .arg("-c")
-            .arg(cpus)
-            .arg(program)
-            .args(args)
-            .envs(envs);
-        command = pinned;
-    }
     command
         .kill_on_drop(true)
         .stdout(std::process::Stdio::null());
     Ok(command.spawn()?)
+}
+
+/// A command that runs `program`, under `taskset -c CPUS` when
+/// `MS_BENCH_SERVICE_CPUS` is set.
+fn service_command(program: &Path) -> Command {
+    match std::env::var("MS_BENCH_SERVICE_CPUS") {
+        Ok(cpus) => {
+            let mut pinned = Command::new("taskset");
+            pinned.arg("-c").arg(cpus).arg(program);
+            pinned
+        }
+        Err(_) => Command::new(program),
+    }
 }
 
 /// User + system CPU time of a process.

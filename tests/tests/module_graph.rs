@@ -116,7 +116,7 @@ fn named_paths(code: &str, module: &[String]) -> Vec<Module> {
         if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$' || c == ':') {
             continue;
         }
-        let mut base: Module = match start {
+        let base: Module = match start {
             "crate::" => Vec::new(),
             "self::" => module.to_vec(),
             _ => {
@@ -149,7 +149,6 @@ fn named_paths(code: &str, module: &[String]) -> Vec<Module> {
             );
             paths.push(path);
         }
-        base.clear();
     }
     paths
 }
@@ -176,80 +175,42 @@ fn top_level_items(text: &str) -> Vec<&str> {
     items
 }
 
-/// A crate's modules and what its root re-exports.
+/// A crate's sources, read once: each file's module and the modules it names.
 struct Crate {
     src: PathBuf,
-    files: Vec<PathBuf>,
-    /// Every module with a file of its own.
-    modules: BTreeSet<Module>,
-    /// Root re-exports: item name -> the path it is taken from.
-    reexports: BTreeMap<String, Module>,
+    uses: Vec<(Module, Vec<Module>)>,
 }
 
 impl Crate {
     fn read(src: PathBuf) -> Self {
         let mut files = Vec::new();
         sources(&src, &mut files).expect("the source tree can be read");
-        let modules = files.iter().map(|f| module_of(&src, f)).collect();
-        let mut reexports = BTreeMap::new();
+        let modules: BTreeSet<Module> = files.iter().map(|f| module_of(&src, f)).collect();
         let root = std::fs::read_to_string(src.join("lib.rs")).unwrap_or_default();
-        for statement in production_code(&root).split(';') {
-            let statement = statement.trim();
-            let Some(used) = ["pub use ", "pub(crate) use "]
-                .iter()
-                .find_map(|p| statement.split_once(p).map(|(_, used)| used))
-            else {
-                continue;
-            };
-            let (prefix, items) = match used.split_once("::{") {
-                Some((prefix, group)) => (prefix, top_level_items(group)),
-                None => used
-                    .rsplit_once("::")
-                    .map_or(("", vec![used]), |(prefix, item)| (prefix, vec![item])),
-            };
-            for item in items {
-                let item = item.trim();
-                let (path, name) = match item.split_once(" as ") {
-                    Some((path, alias)) => (path, alias.trim()),
-                    None => (item, item.rsplit("::").next().unwrap_or(item)),
-                };
-                let mut from: Module = prefix.split("::").map(str::to_owned).collect();
-                from.extend(path.split("::").map(str::to_owned));
-                reexports.insert(name.to_owned(), from);
-            }
-        }
-        Self {
-            src,
-            files,
-            modules,
-            reexports,
-        }
-    }
-
-    /// The module `path` names: through a root re-export if it names one,
-    /// cut to its longest prefix that is a module of the crate.
-    fn module_named(&self, path: &[String]) -> Module {
-        let path = match path.first().and_then(|first| self.reexports.get(first)) {
-            Some(from) => from.iter().chain(&path[1..]).cloned().collect(),
-            None => path.to_vec(),
-        };
-        (0..=path.len())
-            .rev()
-            .map(|n| path[..n].to_vec())
-            .find(|prefix| self.modules.contains(prefix))
-            .unwrap_or_default()
+        let reexports = root_reexports(&root);
+        let uses = files
+            .iter()
+            .map(|file| {
+                let text = std::fs::read_to_string(file).expect("a source file can be read");
+                let module = module_of(&src, file);
+                let named = named_paths(&production_code(&text), &module)
+                    .iter()
+                    .map(|path| module_named(&modules, &reexports, path))
+                    .collect();
+                (module, named)
+            })
+            .collect();
+        Self { src, uses }
     }
 
     /// The dependency graph, modules cut to `depth` parts.
     fn graph(&self, depth: usize) -> Graph {
         let mut graph = Graph::new();
-        for file in &self.files {
-            let text = std::fs::read_to_string(file).expect("a source file can be read");
-            let module = module_of(&self.src, file);
+        for (module, named) in &self.uses {
             let mut from = module.clone();
             from.truncate(depth);
-            for path in named_paths(&production_code(&text), &module) {
-                let mut to = self.module_named(&path);
+            for to in named {
+                let mut to = to.clone();
                 to.truncate(depth);
                 if !to.is_empty() && !from.starts_with(&to) && !to.starts_with(&from) {
                     graph.entry(from.clone()).or_default().insert(to);
@@ -258,6 +219,56 @@ impl Crate {
         }
         graph
     }
+}
+
+/// What the crate root `root` re-exports (`pub use`, `pub(crate) use`):
+/// item name -> the path it is taken from.
+fn root_reexports(root: &str) -> BTreeMap<String, Module> {
+    let mut reexports = BTreeMap::new();
+    for statement in production_code(root).split(';') {
+        let statement = statement.trim();
+        let Some(used) = ["pub use ", "pub(crate) use "]
+            .iter()
+            .find_map(|p| statement.split_once(p).map(|(_, used)| used))
+        else {
+            continue;
+        };
+        let (prefix, items) = match used.split_once("::{") {
+            Some((prefix, group)) => (prefix, top_level_items(group)),
+            None => used
+                .rsplit_once("::")
+                .map_or(("", vec![used]), |(prefix, item)| (prefix, vec![item])),
+        };
+        for item in items {
+            let item = item.trim();
+            let (path, name) = match item.split_once(" as ") {
+                Some((path, alias)) => (path, alias.trim()),
+                None => (item, item.rsplit("::").next().unwrap_or(item)),
+            };
+            let mut from: Module = prefix.split("::").map(str::to_owned).collect();
+            from.extend(path.split("::").map(str::to_owned));
+            reexports.insert(name.to_owned(), from);
+        }
+    }
+    reexports
+}
+
+/// The module `path` names: through a root re-export if it names one, cut
+/// to its longest prefix that is one of `modules`.
+fn module_named(
+    modules: &BTreeSet<Module>,
+    reexports: &BTreeMap<String, Module>,
+    path: &[String],
+) -> Module {
+    let path: Module = match path.first().and_then(|first| reexports.get(first)) {
+        Some(from) => from.iter().chain(&path[1..]).cloned().collect(),
+        None => path.to_vec(),
+    };
+    (0..=path.len())
+        .rev()
+        .map(|n| path[..n].to_vec())
+        .find(|prefix| modules.contains(prefix))
+        .unwrap_or_default()
 }
 
 /// A cycle of `graph`, as the modules on it, if it has one.
@@ -302,7 +313,7 @@ fn no_module_cycles_in_the_runtime_the_gateway_or_the_protocol() {
     for name in ["ms_runtime", "ms_gateway", "ms_protocol"] {
         let krate = Crate::read(crate_src(name));
         assert!(
-            krate.files.len() > 5,
+            krate.uses.len() > 5,
             "{name}: too few files; is {} the source tree?",
             krate.src.display()
         );

@@ -209,21 +209,23 @@ fn log_move(
     what: &'static str,
     moved: Option<Moved>,
 ) {
+    let Some(moved) = moved else {
+        return;
+    };
     let budget_ms = placement.budget().as_secs_f64() * 1000.0;
     match moved {
-        Some(Moved::Inline) => {
+        Moved::Inline => {
             debug!(log, "proven light: its handler runs on the connection's thread";
                 what => &*route.name);
         }
-        Some(Moved::Probation(runs)) => {
+        Moved::Probation(runs) => {
             warn!(log, "a poll of this handler on the connection's thread took longer than the inline budget: it runs on the handler pool until it is light again";
                 what => &*route.name, "budget_ms" => budget_ms, "light_runs_needed" => runs);
         }
-        Some(Moved::Pooled) => {
+        Moved::Pooled => {
             warn!(log, "polls of this handler on the connection's thread took longer than the inline budget again and again: it runs on the handler pool from now on";
                 what => &*route.name, "budget_ms" => budget_ms);
         }
-        None => {}
     }
 }
 
