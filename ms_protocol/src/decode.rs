@@ -13,59 +13,93 @@ use super::{
     PayloadRef, Reply, Request, Welcome, WireError,
 };
 
-/// Every field of every kind, unparsed; unknown fields are skipped.
-#[derive(Deserialize)]
-struct RawFrame<'a> {
-    #[serde(default, borrow, deserialize_with = "present")]
-    v: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    kind: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    id: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    headers: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    service: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    instance: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    routes: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    topics: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    max_in_flight: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    version: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    session: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    heartbeat_ms: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    max_frame_bytes: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    to: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    route: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    from: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    payload: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    payload_ref: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    correlation_id: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    error: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    topic: Option<&'a RawValue>,
-    #[serde(default, borrow, deserialize_with = "present")]
-    ids: Option<&'a RawValue>,
+/// Declares the frame's fields once for the two readers: `RawFrame`, each
+/// field's JSON text (unparsed), and `SerdeFrame`, serde_json's reading of
+/// the same, which decides whatever the fast path (`scan.rs`) gives up on.
+macro_rules! frame_fields {
+    ($($field:ident),* $(,)?) => {
+        /// Every field of every kind, as its JSON text; unknown fields are
+        /// skipped.
+        #[derive(Default)]
+        #[cfg_attr(test, derive(Debug, PartialEq))]
+        struct RawFrame<'a> {
+            $($field: Option<&'a str>,)*
+        }
+
+        impl<'a> RawFrame<'a> {
+            /// Where a known key's value goes; `None` for unknown keys.
+            fn slot(&mut self, key: &str) -> Option<&mut Option<&'a str>> {
+                match key {
+                    $(stringify!($field) => Some(&mut self.$field),)*
+                    _ => None,
+                }
+            }
+        }
+
+        #[derive(Deserialize)]
+        struct SerdeFrame<'a> {
+            $(
+                #[serde(default, borrow, deserialize_with = "present")]
+                $field: Option<&'a RawValue>,
+            )*
+        }
+
+        impl<'a> From<SerdeFrame<'a>> for RawFrame<'a> {
+            fn from(frame: SerdeFrame<'a>) -> Self {
+                Self {
+                    $($field: frame.$field.map(RawValue::get),)*
+                }
+            }
+        }
+    };
 }
+
+frame_fields!(
+    v,
+    kind,
+    id,
+    headers,
+    service,
+    instance,
+    routes,
+    topics,
+    max_in_flight,
+    version,
+    session,
+    heartbeat_ms,
+    max_frame_bytes,
+    to,
+    route,
+    from,
+    payload,
+    payload_ref,
+    correlation_id,
+    error,
+    topic,
+    ids,
+);
 
 /// A present field, `null` included: `null` is a valid payload, and for other
 /// fields it is a type error rather than an absence.
 fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
     <&'de RawValue>::deserialize(d).map(Some)
+}
+
+impl<'a> RawFrame<'a> {
+    /// The fast path: `None` when `scan` gives up, and for a duplicate
+    /// known field (serde_json names it in its refusal).
+    fn scan(text: &'a str) -> Option<Self> {
+        let mut frame = Self::default();
+        crate::scan::members(text, |key, value| {
+            match frame.slot(key) {
+                Some(Some(_)) => return None,
+                Some(slot) => *slot = Some(value),
+                None => {}
+            }
+            Some(())
+        })?;
+        Some(frame)
+    }
 }
 
 /// Decodes one text frame into an envelope, checking every rule of the
@@ -136,6 +170,9 @@ pub fn decode_shared(frame: &ByteString, limit: u64) -> Result<Envelope, DecodeE
 }
 
 fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
+    if let Some(frame) = RawFrame::scan(text) {
+        return Ok(frame);
+    }
     let refuse = |kind| DecodeError { id: None, kind };
     let not_json = |e: serde_json::Error| {
         refuse(DecodeErrorKind::NotJson {
@@ -152,12 +189,14 @@ fn read_frame(text: &str) -> Result<RawFrame<'_>, DecodeError> {
             Err(e) => not_json(e),
         });
     }
-    serde_json::from_str::<RawFrame<'_>>(text).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => refuse(DecodeErrorKind::Malformed {
-            reason: without_position(&e),
-        }),
-        _ => not_json(e),
-    })
+    serde_json::from_str::<SerdeFrame<'_>>(text)
+        .map(RawFrame::from)
+        .map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => refuse(DecodeErrorKind::Malformed {
+                reason: without_position(&e),
+            }),
+            _ => not_json(e),
+        })
 }
 
 /// The id, if it is a string that obeys the length rule.
@@ -170,9 +209,9 @@ fn decode_frame(
     frame: Option<&ByteString>,
 ) -> Result<Envelope, DecodeErrorKind> {
     let v = required(raw.v, None, "v")?;
-    if serde_json::from_str::<u64>(v.get()).ok() != Some(PROTOCOL_VERSION) {
+    if serde_json::from_str::<u64>(v).ok() != Some(PROTOCOL_VERSION) {
         return Err(DecodeErrorKind::UnsupportedVersion {
-            found: v.get().to_owned(),
+            found: v.to_owned(),
         });
     }
     let kind_text = text(required(raw.kind, None, "kind")?, "kind")?;
@@ -201,7 +240,7 @@ fn decode_frame(
                 // by default: no version (nothing to forge in an empty
                 // string); the encoder leaves it out again
                 version: match raw.version {
-                    Some(v) if v.get() == "\"\"" => String::new(),
+                    Some("\"\"") => String::new(),
                     Some(_) => name(raw.version, k, "version")?,
                     None => String::new(),
                 },
@@ -256,7 +295,7 @@ fn decode_frame(
 }
 
 /// `max_in_flight` (in `hello`, and as granted in `welcome`): 1 to `u32::MAX`.
-fn in_flight_limit(raw: &RawValue) -> Result<u32, DecodeErrorKind> {
+fn in_flight_limit(raw: &str) -> Result<u32, DecodeErrorKind> {
     let max_in_flight: u64 = parse(raw, "max_in_flight")?;
     u32::try_from(max_in_flight)
         .ok()
@@ -270,25 +309,21 @@ fn in_flight_limit(raw: &RawValue) -> Result<u32, DecodeErrorKind> {
 }
 
 fn required<'a>(
-    field: Option<&'a RawValue>,
+    field: Option<&'a str>,
     kind: Option<Kind>,
     name: &'static str,
-) -> Result<&'a RawValue, DecodeErrorKind> {
+) -> Result<&'a str, DecodeErrorKind> {
     field.ok_or(DecodeErrorKind::MissingField { kind, field: name })
 }
 
-fn parse<'a, T: Deserialize<'a>>(
-    raw: &'a RawValue,
-    field: &'static str,
-) -> Result<T, DecodeErrorKind> {
-    serde_json::from_str(raw.get()).map_err(|e| invalid(field, without_position(&e)))
+fn parse<'a, T: Deserialize<'a>>(raw: &'a str, field: &'static str) -> Result<T, DecodeErrorKind> {
+    serde_json::from_str(raw).map_err(|e| invalid(field, without_position(&e)))
 }
 
 /// A JSON string's text: borrowed from the frame when it has no escapes
 /// (the frame was checked to be JSON, so the quotes hold exactly the text).
-fn text<'a>(raw: &'a RawValue, field: &'static str) -> Result<Cow<'a, str>, DecodeErrorKind> {
-    let token = raw.get();
-    match token
+fn text<'a>(raw: &'a str, field: &'static str) -> Result<Cow<'a, str>, DecodeErrorKind> {
+    match raw
         .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
     {
@@ -307,7 +342,7 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> DecodeErrorKind {
 /// A required name (service, instance, version, route, topic): the rule of
 /// [`check_name`](crate::check_name).
 fn name(
-    raw: Option<&RawValue>,
+    raw: Option<&str>,
     kind: Option<Kind>,
     field: &'static str,
 ) -> Result<String, DecodeErrorKind> {
@@ -317,7 +352,7 @@ fn name(
 }
 
 /// An optional list of names; absent means none.
-fn names(raw: Option<&RawValue>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
+fn names(raw: Option<&str>, field: &'static str) -> Result<Vec<String>, DecodeErrorKind> {
     let Some(raw) = raw else {
         return Ok(Vec::new());
     };
@@ -328,11 +363,7 @@ fn names(raw: Option<&RawValue>, field: &'static str) -> Result<Vec<String>, Dec
     Ok(list)
 }
 
-fn positive(
-    raw: Option<&RawValue>,
-    field: &'static str,
-    default: u64,
-) -> Result<u64, DecodeErrorKind> {
+fn positive(raw: Option<&str>, field: &'static str, default: u64) -> Result<u64, DecodeErrorKind> {
     let Some(raw) = raw else { return Ok(default) };
     let n: u64 = parse(raw, field)?;
     if n == 0 {
@@ -341,7 +372,7 @@ fn positive(
     Ok(n)
 }
 
-fn message_id(raw: &RawValue, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
+fn message_id(raw: &str, field: &'static str) -> Result<MessageId, DecodeErrorKind> {
     MessageId::checked(&text(raw, field)?).map_err(|e| invalid(field, e.to_string()))
 }
 

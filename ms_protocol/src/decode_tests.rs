@@ -593,3 +593,29 @@ fn an_empty_version_from_a_revision_1_runtime_is_no_version() {
     };
     assert!(h.version.is_empty());
 }
+
+#[test]
+fn the_fast_path_reads_every_kind_as_serde_json_does() {
+    let frames = [
+        REQUEST,
+        r#"{"v":1,"kind":"hello","id":"h","service":"s","instance":"i","routes":["a","b"],"topics":[],"max_in_flight":8,"version":"1.2"}"#,
+        r#"{"v":1,"kind":"welcome","id":"w","session":"x","heartbeat_ms":5000,"max_frame_bytes":1048576,"max_in_flight":4}"#,
+        r#"{"v":1,"kind":"reply","id":"p","correlation_id":"r1","headers":{"x-a":"b"},"payload":"\u00e9\n"}"#,
+        r#"{"v":1,"kind":"error","id":"e","correlation_id":"r1","error":{"code":"internal","message":"m","retryable":false}}"#,
+        r#"{"v":1,"kind":"event","id":"e","topic":"t","payload_ref":{"bucket":"b","key":"k","size":1,"sha256":"00"}}"#,
+        r#" { "v" : 1 , "kind" : "ack" , "id" : "a" , "ids" : [ "x" , "y" ] , "unknown" : [ 1 , { } ] } "#,
+    ];
+    for text in frames {
+        let fast = RawFrame::scan(text).unwrap_or_else(|| panic!("fast path refused {text}"));
+        let slow: RawFrame<'_> = serde_json::from_str::<SerdeFrame<'_>>(text)
+            .map(RawFrame::from)
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert_eq!(fast, slow, "{text}");
+    }
+    // a duplicate known field is left to serde_json, which names it
+    assert!(RawFrame::scan(r#"{"v":1,"v":1}"#).is_none());
+    assert!(
+        RawFrame::scan(r#"{"x":1,"x":1}"#).is_some(),
+        "unknown fields are skipped"
+    );
+}

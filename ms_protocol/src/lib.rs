@@ -36,6 +36,7 @@ mod headers;
 mod id;
 mod name;
 mod payload;
+mod scan;
 mod secret;
 mod timing;
 mod trace_context;

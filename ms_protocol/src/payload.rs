@@ -75,8 +75,7 @@ impl Json {
 
     /// `raw`, which points into `frame`, as a view of the frame's buffer;
     /// a copy when it does not point into it.
-    pub(crate) fn shared(frame: Option<&ByteString>, raw: &RawValue) -> Self {
-        let text = raw.get();
+    pub(crate) fn shared(frame: Option<&ByteString>, text: &str) -> Self {
         match frame {
             Some(frame) if contains(frame, text) => Self(frame.slice_ref(text)),
             _ => Self(ByteString::from(text)),

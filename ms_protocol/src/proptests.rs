@@ -25,7 +25,8 @@ fn wire_name() -> impl Strategy<Value = String> {
     "[A-Za-z0-9._-]{1,128}"
 }
 
-fn json_value() -> impl Strategy<Value = serde_json::Value> {
+/// Any JSON value, nested up to 3 levels (also used by `scan_tests.rs`).
+pub(crate) fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(serde_json::Value::Null),
         any::<bool>().prop_map(serde_json::Value::from),
