@@ -44,6 +44,10 @@ macro_rules! frame_fields {
             )*
         }
 
+        /// The keys the fast path matches, to test against serde's names.
+        #[cfg(test)]
+        const FIELD_NAMES: &[&str] = &[$(stringify!($field)),*];
+
         impl<'a> From<SerdeFrame<'a>> for RawFrame<'a> {
             fn from(frame: SerdeFrame<'a>) -> Self {
                 Self {

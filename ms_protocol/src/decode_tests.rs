@@ -619,3 +619,77 @@ fn the_fast_path_reads_every_kind_as_serde_json_does() {
         "unknown fields are skipped"
     );
 }
+
+/// How the decoder's two readers judge `text`: the fast path's members,
+/// or `None` when it gives up; serde_json's members or its refusal.
+fn both_readers(text: &str) -> (Option<RawFrame<'_>>, Result<RawFrame<'_>, String>) {
+    let slow = serde_json::from_str::<SerdeFrame<'_>>(text)
+        .map(RawFrame::from)
+        .map_err(|e| e.to_string());
+    (RawFrame::scan(text), slow)
+}
+
+#[test]
+fn every_field_is_matched_by_the_name_serde_gives_it() {
+    for field in FIELD_NAMES {
+        let once = format!(r#"{{"{field}":[0, null]}}"#);
+        let (fast, slow) = both_readers(&once);
+        let fast = fast.unwrap_or_else(|| panic!("fast path refused {once}"));
+        assert_eq!(Ok(&fast), slow.as_ref(), "{once}");
+        assert_ne!(fast, RawFrame::default(), "{field} is not a known field");
+
+        let twice = format!(r#"{{"{field}":0,"{field}":0}}"#);
+        let (fast, slow) = both_readers(&twice);
+        assert!(fast.is_none(), "fast path accepted {twice}");
+        assert!(
+            slow.as_ref().is_err_and(|e| e.contains("duplicate field")),
+            "{twice}: {slow:?}"
+        );
+    }
+}
+
+mod readers {
+    use proptest::prelude::*;
+
+    use super::{FIELD_NAMES, both_readers};
+    use crate::proptests::json_value;
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::sample::select(FIELD_NAMES).prop_map(str::to_owned),
+            1 => "[a-z_]{1,6}",
+            1 => Just("p\\u0061yload".to_owned()),
+        ]
+    }
+
+    fn gap() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(&["", " ", "\t", "\r\n", " \n  "][..])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4_000))]
+
+        /// Known fields, unknown ones, escaped keys and repeats: whatever
+        /// the fast path accepts, serde_json reads into the same frame.
+        #[test]
+        fn the_fast_path_never_disagrees_with_serde_json(
+            members in prop::collection::vec((key(), json_value(), gap(), gap()), 0..8),
+        ) {
+            let body: Vec<String> = members
+                .iter()
+                .map(|(k, v, a, b)| format!("{a}\"{k}\"{b}:{a}{v}{b}"))
+                .collect();
+            let text = format!("{{{}}}", body.join(","));
+            let (fast, slow) = both_readers(&text);
+            if let Some(fast) = fast {
+                prop_assert_eq!(Ok(fast), slow, "{}", text);
+            } else {
+                let mut keys: Vec<&str> = members.iter().map(|(k, ..)| k.as_str()).collect();
+                let escaped = keys.iter().any(|k| k.contains('\\'));
+                keys.sort_unstable();
+                let repeated = keys.windows(2).any(|w| w[0] == w[1] && FIELD_NAMES.contains(&w[0]));
+                prop_assert!(escaped || repeated, "fast path gave up on {}", text);
+            }
+        }
+    }
+}

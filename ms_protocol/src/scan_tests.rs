@@ -131,6 +131,19 @@ fn what_it_leaves_to_serde_json_is_left() {
     );
     assert!(fast(&too_deep).is_none(), "nesting beyond the limit");
     assert!(slow(&too_deep).is_ok(), "serde_json still reads it");
+    let objects_too_deep = format!(
+        r#"{{"p":{}1{}}}"#,
+        r#"{"a":"#.repeat(MAX_DEPTH),
+        "}".repeat(MAX_DEPTH)
+    );
+    assert!(
+        fast(&objects_too_deep).is_none(),
+        "objects nested beyond the limit"
+    );
+    assert!(
+        slow(&objects_too_deep).is_ok(),
+        "serde_json still reads them"
+    );
 
     for text in [
         "",
@@ -159,6 +172,8 @@ fn what_it_leaves_to_serde_json_is_left() {
         r#"{"a":1"#,
         r#"{"a":"unterminated}"#,
         "{\u{feff}}",
+        "\u{feff}{}",
+        "\u{b}{}",
     ] {
         assert!(fast(text).is_none(), "fast path accepted {text:?}");
     }
