@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::cluster::{EchoStats, NatsServer, spawn_echo, start_node};
+use common::cluster::{EchoStats, NatsServer, spawn_echo, start_node, until_connections};
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -25,9 +25,11 @@ async fn events_wait_for_a_subscriber_across_a_full_restart() {
         Duration::ZERO,
         stats.clone(),
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // connected on A, and B has learned of it (and of its topic)
+    until_connections(a.addr(), "sub", 1).await;
+    until_connections(b.addr(), "sub", 0).await;
     first.abort();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    until_connections(a.addr(), "sub", 0).await;
     for i in 0..5 {
         let response = post(b.addr(), "/v1/publish/news", &[], &format!("{{\"e\":{i}}}")).await;
         assert_eq!(response.status, 202, "{}", response.body);

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::cluster::{EchoStats, NatsServer, spawn_echo};
+use common::cluster::{EchoStats, NatsServer, spawn_echo, until_connections};
 use common::*;
 use ms_protocol::{Body, Envelope, Json, Payload, Request};
 use tokio::process::{Child, Command};
@@ -49,7 +49,8 @@ async fn a_killed_node_loses_no_request() {
     let e1 = spawn_echo(vec![ws(x), ws(y)], "echo", "e1", 4, delay, stats.clone());
     let e2 = spawn_echo(vec![ws(x), ws(y)], "echo", "e2", 4, delay, stats.clone());
     let e3 = spawn_echo(vec![ws(z)], "echo", "e3", 4, delay, stats.clone());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_connections(x, "echo", 2).await;
+    until_connections(z, "echo", 1).await;
 
     // The caller lives on node Z, which stays up.
     let mut caller = open_url(&ws(z)).await;
