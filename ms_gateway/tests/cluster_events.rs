@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::cluster::{EchoStats, NatsServer, spawn_echo, start_node, until_connections};
+use common::cluster::{EchoStats, NatsServer, spawn_echo, start_node};
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::cluster::{EchoStats, NatsServer, spawn_echo, until_connections};
+use common::cluster::{EchoStats, NatsServer, spawn_echo};
 use common::*;
 use ms_protocol::{Body, Envelope, Json, Payload, Request};
 use tokio::process::{Child, Command};

@@ -72,7 +72,7 @@ async fn refused_messages_are_logged_with_their_trace_id_within_a_budget() {
     let elapsed = started.elapsed();
     ws.close(None).await.unwrap();
     // the session's end writes the summary; then stop the gateway
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    until_connections_as(addr, PASSWORD_PAIR, "svc", 0).await;
     sigterm(&child).await;
     let mut stderr = String::new();
     within(

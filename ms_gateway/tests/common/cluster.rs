@@ -16,7 +16,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 pub use ms_nats_testing::{NatsCluster, NatsServer};
 
-use super::{USER, basic, get, hello, samples, start, within};
+use super::{USER, basic, hello, start};
 
 /// The cluster settings of node `node` on `nats` (short ack_wait for tests).
 pub fn cluster_config(nats: &NatsServer, node: &str) -> ClusterConfig {
@@ -61,28 +61,6 @@ pub struct EchoStats {
     pub reruns: Mutex<HashMap<String, u64>>,
     /// Events received (topic, payload), acked.
     pub events: Mutex<Vec<String>>,
-}
-
-/// Waits until the node at `addr` shows `connections` connections of
-/// `service` in its `/metrics` (`ms_gateway_connections`); a service the
-/// node has only learned from another node's announcement shows 0, so
-/// `0` also means "this node knows the service and its topics".
-pub async fn until_connections(addr: std::net::SocketAddr, service: &str, connections: usize) {
-    let label = format!("{{service=\"{service}\"}}");
-    let what = format!("{connections} connection(s) of {service} on {addr}");
-    within(&what, async {
-        loop {
-            let scrape = get(addr, "/metrics").await.body;
-            let shown = samples(&scrape, "ms_gateway_connections")
-                .into_iter()
-                .any(|(labels, value)| labels == label && value == connections as f64);
-            if shown {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    })
-    .await;
 }
 
 /// An echo instance: answers each request with its payload after

@@ -277,6 +277,44 @@ pub async fn metric(addr: SocketAddr, name: &str) -> u64 {
     total as u64
 }
 
+/// Waits until the gateway at `addr` shows `connections` connections of
+/// `service` in its `/metrics` (`ms_gateway_connections`, read as the
+/// user `pair`). The gauge is read under the hub's lock, so 0 after a
+/// session means its disconnect has run in full. In a cluster, a service a
+/// node has only learned from another node's announcement shows 0, so `0`
+/// also means "this node knows the service and its topics".
+pub async fn until_connections_as(addr: SocketAddr, pair: &str, service: &str, connections: usize) {
+    let label = format!("{{service=\"{service}\"}}");
+    let what = format!("{connections} connection(s) of {service} on {addr}");
+    within(&what, async {
+        loop {
+            let auth = basic(pair);
+            let scrape = http(
+                addr,
+                "GET",
+                "/metrics",
+                &[("Authorization", auth.as_str())],
+                "",
+            )
+            .await
+            .body;
+            let shown = samples(&scrape, "ms_gateway_connections")
+                .into_iter()
+                .any(|(labels, value)| labels == label && value == connections as f64);
+            if shown {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}
+
+/// [`until_connections_as`] as the tests' usual user.
+pub async fn until_connections(addr: SocketAddr, service: &str, connections: usize) {
+    until_connections_as(addr, USER, service, connections).await;
+}
+
 /// Every sample of family `name` in a scrape: its labels (`{...}` or
 /// empty) and value. Fails when the scrape does not declare the family.
 pub fn samples(scrape: &str, name: &str) -> Vec<(String, f64)> {
