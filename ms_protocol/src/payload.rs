@@ -73,8 +73,8 @@ impl Json {
         self.0.is_empty()
     }
 
-    /// `raw`, which points into `frame`, as a view of the frame's buffer;
-    /// a copy when it does not point into it.
+    /// `text` (a value's JSON text, which points into `frame`) as a view
+    /// of the frame's buffer; a copy when it does not point into it.
     pub(crate) fn shared(frame: Option<&ByteString>, text: &str) -> Self {
         match frame {
             Some(frame) if contains(frame, text) => Self(frame.slice_ref(text)),
