@@ -17,6 +17,38 @@ fn value(scrape: &str, name: &str, labels: &str) -> f64 {
         .unwrap_or_else(|| panic!("no {name}{labels} in\n{scrape}"))
 }
 
+/// This process's user and system CPU time from `/proc/self/stat`, read
+/// here independently of the gateway's reader (0 where there is no /proc).
+fn own_cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of proc(5); fields[0] is field 3
+    let ticks = |n: usize| fields[n - 3].parse::<f64>().expect("a tick count");
+    (ticks(14) + ticks(15)) / 100.0
+}
+
+/// Spins until this process has used at least `seconds` of CPU; returns
+/// the reading that got there.
+fn burn_cpu_until(seconds: f64) -> f64 {
+    if !cfg!(target_os = "linux") {
+        return 0.0;
+    }
+    let mut x = 0u64;
+    loop {
+        let used = own_cpu_seconds();
+        if used >= seconds {
+            std::hint::black_box(x);
+            return used;
+        }
+        for i in 0..100_000u64 {
+            x = std::hint::black_box(x.wrapping_mul(31).wrapping_add(i));
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
     let gateway = start(|_| {});
@@ -57,7 +89,12 @@ async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
     .await;
     assert_eq!(refused.status, 401);
 
+    // The gateway runs in this process, so its CPU time is this process's:
+    // spend at least two clock ticks (the unit of /proc/self/stat) first,
+    // or a fast machine can serve all of the above within one and read 0.
+    let cpu_before = burn_cpu_until(0.02);
     let response = get(addr, "/metrics").await;
+    let cpu_after = own_cpu_seconds();
     assert_eq!(response.status, 200);
     assert!(
         response
@@ -113,7 +150,11 @@ async fn a_scrape_after_real_traffic_has_labelled_values_and_passes_promtool() {
         assert!(value(scrape, "process_resident_memory_bytes", "") > 1e6);
         assert!(value(scrape, "process_open_fds", "") > 0.0);
         assert!(value(scrape, "process_start_time_seconds", "") > 1.6e9);
-        assert!(value(scrape, "process_cpu_seconds_total", "") > 0.0);
+        let cpu = value(scrape, "process_cpu_seconds_total", "");
+        assert!(
+            cpu_before <= cpu && cpu <= cpu_after,
+            "{cpu} s is not this process's CPU time ({cpu_before}..={cpu_after} s)"
+        );
         assert!(value(scrape, "process_max_fds", "") >= value(scrape, "process_open_fds", ""));
         assert!(value(scrape, "process_virtual_memory_bytes", "") > 1e6);
     }
